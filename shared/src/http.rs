@@ -1,0 +1,300 @@
+//! The HTTP edge: reading requests (size limit, JSON, client IP, credentials) and writing
+//! responses (JSON, errors, cookies). Handlers return `Ok(response)` for every client error;
+//! `serve` turns even a panic into a 500 whose body carries only the request id.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, FieldViolation};
+
+/// Bodies larger than this are refused before any other work (DESIGN §7.7).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The session cookie's name; the `__Host-` prefix pins it to this host, `Secure` and `Path=/`.
+pub const SESSION_COOKIE: &str = "__Host-session";
+
+/// The request's body bytes.
+pub fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Empty => &[],
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    }
+}
+
+fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether the request declares a JSON body (`application/json`, any parameters).
+pub fn is_json(req: &Request) -> bool {
+    header(req, "content-type")
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|mt| mt.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Refuses a body over the limit, before anything looks at it.
+pub fn check_size(req: &Request) -> Result<(), ApiError> {
+    if body_bytes(req).len() > MAX_BODY_BYTES {
+        return Err(ApiError::violation(
+            FieldViolation::new(
+                "body",
+                "TOO_LONG",
+                format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+            )
+            .with_data(json!({ "max": MAX_BODY_BYTES })),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses a JSON body into `T` (whose fields should all be optional, so that the handler
+/// names the missing one). A form or text body is refused: browsers send those cross-site
+/// without a preflight.
+pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    check_size(req)?;
+    if header(req, "content-type").is_some() && !is_json(req) {
+        return Err(ApiError::unsupported_media_type());
+    }
+    let bytes = body_bytes(req);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::violation(FieldViolation::new(
+            "body",
+            "REQUIRED_FIELD_MISSING",
+            "A JSON body is required.",
+        )));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let (rule, what) = if e.is_data() {
+            ("INVALID_FORMAT", "has a field of the wrong type")
+        } else {
+            ("MALFORMED_JSON", "is not valid JSON")
+        };
+        ApiError::violation(FieldViolation::new(
+            "body",
+            rule,
+            format!("The request body {what}."),
+        ))
+    })
+}
+
+/// A required string field: present and not blank.
+pub fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, FieldViolation> {
+    match value.as_deref() {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(FieldViolation::new(
+            field,
+            "REQUIRED_FIELD_MISSING",
+            format!("{field} is required."),
+        )),
+    }
+}
+
+/// The caller's IP as API Gateway saw it.
+pub fn client_ip(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The invocation's request id, or a fresh one where there is no Lambda context (tests).
+pub fn request_id(req: &Request) -> String {
+    req.lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| crate::secret::random_b64(12))
+}
+
+/// The value of one cookie. API Gateway joins cookies with `;` (no space), browsers with `; `.
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer(req: &Request) -> Option<String> {
+    let value = header(req, "authorization")?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// `Set-Cookie` for a new session.
+pub fn session_cookie(token: &str, max_age_seconds: i64) -> String {
+    cookie::Cookie::build((SESSION_COOKIE, token))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age_seconds))
+        .build()
+        .to_string()
+}
+
+/// `Set-Cookie` that expires the session cookie, with the attributes it was set with.
+pub fn clear_session_cookie() -> String {
+    session_cookie("", 0)
+}
+
+/// A JSON response that no cache keeps.
+pub fn json_response(status: u16, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(Body::Text(body.to_string()))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+/// The wire form of an error.
+pub fn error_response(err: &ApiError, request_id: &str) -> Response<Body> {
+    let mut resp = json_response(err.status(), &err.body(request_id));
+    if let Some(secs) = err.retry_after()
+        && let Ok(v) = http::HeaderValue::from_str(&secs.max(1).to_string())
+    {
+        resp.headers_mut().insert("retry-after", v);
+    }
+    resp
+}
+
+/// Appends a header; values built here are always valid header text.
+pub fn with_header(mut resp: Response<Body>, name: &'static str, value: &str) -> Response<Body> {
+    if let Ok(v) = http::HeaderValue::from_str(value) {
+        resp.headers_mut().append(name, v);
+    }
+    resp
+}
+
+/// Runs a handler so that a panic becomes a 500 carrying only the request id.
+pub async fn serve<F>(req_id: String, fut: F) -> Result<Response<Body>, lambda_http::Error>
+where
+    F: Future<Output = Response<Body>>,
+{
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(resp) => Ok(resp),
+        Err(_) => {
+            tracing::error!(event = "panic", request_id = %req_id);
+            Ok(error_response(&ApiError::Internal, &req_id))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)], body: &str) -> Request {
+        let mut b = http::Request::builder().method("POST").uri("/v2/login");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Body::Text(body.to_owned())).unwrap()
+    }
+
+    #[test]
+    fn the_session_cookie_has_every_protective_attribute() {
+        let c = session_cookie("st_a.b", 2_592_000);
+        for part in [
+            "__Host-session=st_a.b",
+            "Path=/",
+            "Secure",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Max-Age=2592000",
+        ] {
+            assert!(c.contains(part), "{c} lacks {part}");
+        }
+        assert!(!c.contains("Domain"));
+        assert!(clear_session_cookie().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn cookies_are_found_however_they_are_joined() {
+        let r = req(&[("cookie", "a=1;__Host-session=xyz;b=2")], "");
+        assert_eq!(cookie(&r, SESSION_COOKIE).as_deref(), Some("xyz"));
+        let r = req(&[("cookie", "a=1; __Host-session=xyz")], "");
+        assert_eq!(cookie(&r, SESSION_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(cookie(&r, "session"), None);
+    }
+
+    #[test]
+    fn bearer_tokens_need_the_scheme() {
+        assert_eq!(
+            bearer(&req(&[("authorization", "Bearer abc")], "")).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer(&req(&[("authorization", "bearer abc")], "")).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(bearer(&req(&[("authorization", "Basic abc")], "")), None);
+        assert_eq!(bearer(&req(&[("authorization", "Bearer ")], "")), None);
+    }
+
+    #[test]
+    fn bodies_are_checked_for_size_type_and_syntax() {
+        #[derive(serde::Deserialize)]
+        struct B {
+            #[allow(dead_code)]
+            a: Option<String>,
+        }
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        let rule = |e: ApiError| match e {
+            ApiError::Validation(v) => v[0].violated_rule,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            rule(parse_json::<B>(&req(&[], &big)).err().unwrap()),
+            "TOO_LONG"
+        );
+        assert_eq!(
+            rule(parse_json::<B>(&req(&[], "{")).err().unwrap()),
+            "MALFORMED_JSON"
+        );
+        assert_eq!(
+            rule(parse_json::<B>(&req(&[], "{\"a\":1}")).err().unwrap()),
+            "INVALID_FORMAT"
+        );
+        assert_eq!(
+            rule(parse_json::<B>(&req(&[], "")).err().unwrap()),
+            "REQUIRED_FIELD_MISSING"
+        );
+        let form = req(
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "a=b",
+        );
+        assert_eq!(parse_json::<B>(&form).err().unwrap().status(), 415);
+        let ok = req(
+            &[("content-type", "application/json; charset=utf-8")],
+            "{\"a\":\"b\"}",
+        );
+        assert!(parse_json::<B>(&ok).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_500_with_only_the_request_id() {
+        let resp = serve("req-1".into(), async { panic!("boom: secret detail") })
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 500);
+        let Body::Text(t) = resp.body() else { panic!() };
+        assert!(t.contains("req-1") && !t.contains("boom"));
+    }
+}

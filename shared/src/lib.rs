@@ -1,0 +1,25 @@
+//! What every member-auth Lambda function shares.
+//!
+//! Each module owns one concept of the domain and, where it has one, its DynamoDB table:
+//! `member` the members table, `session` the sessions table, `lockout` the counters table.
+//! Raw input becomes domain types (`Email`, `Password`, `SessionToken`) at the edge, in
+//! `http` and the flow's handler; everything past that holds only parsed values.
+
+pub mod app;
+pub mod captcha;
+pub mod clock;
+pub mod config;
+pub mod dynamo;
+pub mod email;
+pub mod error;
+pub mod http;
+pub mod lockout;
+pub mod member;
+pub mod password;
+pub mod secret;
+pub mod session;
+pub mod tables;
+pub mod telemetry;
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,276 @@
+//! Passwords: the `Password` secret type and argon2id hashing.
+//!
+//! A password is NFKC-normalized once, at parse time, so that every form of the same text hashes
+//! alike; it is never printable. Hashing and verification run on the blocking pool. The hasher
+//! counts its verifications so tests can show that each login costs exactly one, and that
+//! refused requests cost none.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::config::Argon2Cost;
+use crate::error::{ApiError, FieldViolation};
+
+/// A password as received, NFKC-normalized. Neither `Debug` nor any log line shows it.
+#[derive(Clone)]
+pub struct Password(SecretString);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+impl Password {
+    /// Normalizes and checks presence and the maximum length (in code points, after NFKC).
+    pub fn parse(raw: &str, field: &str, max_len: usize) -> Result<Self, FieldViolation> {
+        if raw.is_empty() {
+            return Err(FieldViolation::new(
+                field,
+                "REQUIRED_FIELD_MISSING",
+                "A password is required.",
+            ));
+        }
+        // Refuse absurd input before normalizing it: NFKC grows a string at most 18-fold.
+        let too_long = || {
+            FieldViolation::new(
+                field,
+                "TOO_LONG",
+                format!("A password has at most {max_len} characters."),
+            )
+            .with_data(serde_json::json!({ "max": max_len }))
+        };
+        if raw.chars().count() > max_len * 4 {
+            return Err(too_long());
+        }
+        let normalized: String = raw.nfkc().collect();
+        if normalized.chars().count() > max_len {
+            return Err(too_long());
+        }
+        Ok(Self(SecretString::from(normalized)))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    pub fn code_points(&self) -> usize {
+        self.expose().chars().count()
+    }
+}
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub matches: bool,
+    /// The stored hash was made under other parameters and should be replaced.
+    pub needs_rehash: bool,
+}
+
+#[derive(Debug)]
+struct Counters {
+    verifications: AtomicU64,
+    verify_nanos: AtomicU64,
+}
+
+/// argon2id with the configured cost, plus a dummy hash of the same cost for unknown members.
+#[derive(Clone, Debug)]
+pub struct Hasher {
+    cost: Argon2Cost,
+    dummy: Arc<str>,
+    counters: Arc<Counters>,
+}
+
+fn argon2(cost: Argon2Cost) -> Result<Argon2<'static>, argon2::Error> {
+    let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+impl Hasher {
+    /// Builds the hasher; this hashes one random password to make the dummy hash.
+    pub fn new(cost: Argon2Cost) -> Result<Self, argon2::Error> {
+        let dummy_password = crate::secret::random_b64(24);
+        let dummy = argon2(cost)?
+            .hash_password(dummy_password.as_bytes())
+            .map_err(|_| argon2::Error::OutputTooShort)?
+            .to_string();
+        Ok(Self {
+            cost,
+            dummy: dummy.into(),
+            counters: Arc::new(Counters {
+                verifications: AtomicU64::new(0),
+                verify_nanos: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// How many argon2 verifications this hasher has run.
+    pub fn verifications(&self) -> u64 {
+        self.counters.verifications.load(Ordering::SeqCst)
+    }
+
+    /// Total time spent in argon2 verification.
+    pub fn verify_time(&self) -> Duration {
+        Duration::from_nanos(self.counters.verify_nanos.load(Ordering::SeqCst))
+    }
+
+    /// Hashes a new password into an argon2id PHC string.
+    pub async fn hash(&self, password: &Password) -> Result<String, ApiError> {
+        let cost = self.cost;
+        let pw = password.clone();
+        tokio::task::spawn_blocking(move || {
+            argon2(cost)
+                .ok()?
+                .hash_password(pw.expose().as_bytes())
+                .ok()
+                .map(|h| h.to_string())
+        })
+        .await
+        .ok()
+        .flatten()
+        .ok_or(ApiError::Internal)
+    }
+
+    /// Verifies `password` against `stored`, or against the dummy hash when there is none,
+    /// so that a missing member or password costs exactly what a wrong password costs.
+    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> Verified {
+        let real = stored.is_some();
+        let target: Arc<str> = match stored {
+            Some(s) => Arc::from(s),
+            None => self.dummy.clone(),
+        };
+        let cost = self.cost;
+        let pw = password.clone();
+        let counters = self.counters.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let (matches, needs_rehash) = match PasswordHash::new(&target) {
+                Ok(parsed) => {
+                    let ok = Argon2::default()
+                        .verify_password(pw.expose().as_bytes(), &parsed)
+                        .is_ok();
+                    (ok, stale(&parsed, cost))
+                }
+                Err(_) => {
+                    tracing::error!(event = "stored_hash_unreadable");
+                    (false, false)
+                }
+            };
+            counters.verifications.fetch_add(1, Ordering::SeqCst);
+            counters
+                .verify_nanos
+                .fetch_add(started.elapsed().as_nanos() as u64, Ordering::SeqCst);
+            (matches, needs_rehash)
+        })
+        .await
+        .unwrap_or((false, false));
+        Verified {
+            matches: real && outcome.0,
+            needs_rehash: real && outcome.0 && outcome.1,
+        }
+    }
+}
+
+/// Whether a stored hash differs from what we would make today.
+fn stale(hash: &PasswordHash, cost: Argon2Cost) -> bool {
+    if hash.algorithm.as_str() != "argon2id" || hash.version != Some(0x13) {
+        return true;
+    }
+    match Params::try_from(hash) {
+        Ok(p) => {
+            p.m_cost() != cost.memory_kib
+                || p.t_cost() != cost.iterations
+                || p.p_cost() != cost.parallelism
+        }
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHEAP: Argon2Cost = Argon2Cost {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    #[test]
+    fn length_is_counted_in_code_points_after_nfkc() {
+        let emoji = "\u{1F600}".repeat(128);
+        assert!(Password::parse(&emoji, "password", 128).is_ok());
+        let emoji = "\u{1F600}".repeat(129);
+        assert_eq!(
+            Password::parse(&emoji, "password", 128)
+                .unwrap_err()
+                .violated_rule,
+            "TOO_LONG"
+        );
+        // U+FB01 (the "fi" ligature) is two code points after NFKC.
+        let lig = "\u{FB01}".repeat(65);
+        assert_eq!(
+            Password::parse(&lig, "password", 128)
+                .unwrap_err()
+                .violated_rule,
+            "TOO_LONG"
+        );
+        assert_eq!(
+            Password::parse("", "password", 128)
+                .unwrap_err()
+                .violated_rule,
+            "REQUIRED_FIELD_MISSING"
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let p = Password::parse("correct horse battery", "p", 128).unwrap();
+        assert!(!format!("{p:?}").contains("horse"));
+    }
+
+    #[tokio::test]
+    async fn nfkc_equivalent_passwords_verify() {
+        let h = Hasher::new(CHEAP).unwrap();
+        let composed = Password::parse("caf\u{e9} \u{FB01}ne day", "p", 128).unwrap();
+        let decomposed = Password::parse("cafe\u{301} fine day", "p", 128).unwrap();
+        let stored = h.hash(&composed).await.unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(h.verify(&decomposed, Some(&stored)).await.matches);
+    }
+
+    #[tokio::test]
+    async fn every_verification_is_counted_including_the_dummy() {
+        let h = Hasher::new(CHEAP).unwrap();
+        let p = Password::parse("a long enough secret", "p", 128).unwrap();
+        let stored = h.hash(&p).await.unwrap();
+        let wrong = Password::parse("another long secret", "p", 128).unwrap();
+        assert!(!h.verify(&wrong, Some(&stored)).await.matches);
+        assert!(!h.verify(&p, None).await.matches);
+        assert!(h.verify(&p, Some(&stored)).await.matches);
+        assert!(!h.verify(&p, Some("not a phc string")).await.matches);
+        assert_eq!(h.verifications(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_hash_under_other_parameters_needs_rehash() {
+        let old = Hasher::new(CHEAP).unwrap();
+        let new = Hasher::new(Argon2Cost {
+            memory_kib: 128,
+            ..CHEAP
+        })
+        .unwrap();
+        let p = Password::parse("a long enough secret", "p", 128).unwrap();
+        let stored = old.hash(&p).await.unwrap();
+        let v = new.verify(&p, Some(&stored)).await;
+        assert!(v.matches && v.needs_rehash);
+        assert!(!old.verify(&p, Some(&stored)).await.needs_rehash);
+    }
+}

@@ -1,0 +1,277 @@
+//! The test harness every function's tests share (feature `testing`).
+//!
+//! Each `TestApp` gets its own three tables in DynamoDB Local (found through
+//! `DYNAMODB_ENDPOINT`, which `scripts/test` sets), a manual clock and the production
+//! configuration defaults unless a test overrides them, so tests run in parallel without
+//! seeing each other's items. Only third parties are faked: `FakeSiteverify` is a small local
+//! HTTP server speaking the CAPTCHA siteverify protocol.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::app::App;
+use crate::clock::Clock;
+use crate::config::{Config, TableNames};
+use crate::dynamo::{RequestLog, local_client};
+use crate::email::Email;
+use crate::member::{Member, Status};
+use crate::password::Password;
+
+/// The DynamoDB Local endpoint tests use.
+pub fn endpoint() -> String {
+    std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "DYNAMODB_ENDPOINT is not set: these tests need DynamoDB Local; run scripts/test, \
+             or start it and export DYNAMODB_ENDPOINT=http://127.0.0.1:<port>"
+        )
+    })
+}
+
+pub struct TestApp {
+    pub app: App,
+    pub tables: TableNames,
+    pub client: aws_sdk_dynamodb::Client,
+}
+
+/// A fresh app on fresh tables, with the defaults of DESIGN §4–§6.
+pub async fn app() -> TestApp {
+    app_with(&[]).await
+}
+
+/// A fresh app on fresh tables, with some configuration overridden.
+pub async fn app_with(vars: &[(&str, &str)]) -> TestApp {
+    app_at(&endpoint(), vars).await
+}
+
+/// A fresh app whose DynamoDB is at `endpoint` (tables are created only if it answers).
+pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> TestApp {
+    let prefix = format!("t{}", crate::secret::random_b64(9).replace(['-', '_'], "x"));
+    let mut env: HashMap<String, String> = HashMap::new();
+    env.insert("MEMBERS_TABLE".into(), format!("{prefix}-members"));
+    env.insert("SESSIONS_TABLE".into(), format!("{prefix}-sessions"));
+    env.insert("COUNTERS_TABLE".into(), format!("{prefix}-counters"));
+    for (k, v) in vars {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::from_source(&env).expect("test configuration is valid");
+    let requests = RequestLog::default();
+    let client = local_client(endpoint, requests.clone());
+    let tables = config.tables.clone();
+    if vars.iter().all(|(k, _)| *k != "SKIP_TABLES") {
+        crate::tables::create_all(&client, &tables)
+            .await
+            .expect("DynamoDB Local accepts the tables");
+    }
+    let clock = Clock::manual(Clock::system().now_ms());
+    let app = App::new(config, client.clone(), requests.clone(), clock).expect("app builds");
+    requests.take();
+    TestApp {
+        app,
+        tables,
+        client,
+    }
+}
+
+impl TestApp {
+    /// Stores a member directly, with `password` hashed under the app's cost (or none).
+    pub async fn member(&self, email: &str, password: Option<&str>, status: Status) -> Member {
+        let email = Email::parse(email, "email").expect("test email is valid");
+        let mut m = Member::new(&email, status, self.app.clock.now_ms());
+        if let Some(p) = password {
+            let p = Password::parse(p, "password", 1024).expect("test password parses");
+            m.password_hash = Some(self.app.hasher.hash(&p).await.expect("hashes"));
+        }
+        self.app.members.create(&m).await.expect("member stored");
+        self.app.requests.take();
+        m
+    }
+
+    /// Every item of a table (tests only: a Scan).
+    pub async fn items(
+        &self,
+        table: &str,
+    ) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let out = self
+            .client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan");
+        out.items.unwrap_or_default()
+    }
+}
+
+/// An API Gateway HTTP API (v2) request as the function receives it.
+pub fn request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    source_ip: &str,
+) -> Request {
+    let mut b = http::Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let mut http_desc = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http_desc.method = method.parse().unwrap_or(http::Method::POST);
+    http_desc.path = Some(path.to_owned());
+    http_desc.source_ip = Some(source_ip.to_owned());
+    let mut ctx = ApiGatewayV2httpRequestContext::default();
+    ctx.http = http_desc;
+    b.body(if body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Text(body.to_owned())
+    })
+    .expect("request builds")
+    .with_request_context(RequestContext::ApiGatewayV2(ctx))
+}
+
+/// A JSON POST from `source_ip`.
+pub fn post_json(path: &str, body: &Value, source_ip: &str) -> Request {
+    request(
+        "POST",
+        path,
+        &[("content-type", "application/json")],
+        &body.to_string(),
+        source_ip,
+    )
+}
+
+/// A response's status, headers and JSON body (`Null` when the body is not JSON).
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+
+    /// The applicationError code, or the first violated rule of a validationError.
+    pub fn code(&self) -> &str {
+        self.json["details"]["applicationError"]["code"]
+            .as_str()
+            .or_else(|| {
+                self.json["details"]["validationError"]["fieldViolations"][0]["violatedRule"]
+                    .as_str()
+            })
+            .unwrap_or("")
+    }
+}
+
+pub fn answer(resp: Response<Body>) -> Answer {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = match resp.body() {
+        Body::Text(t) => t.clone(),
+        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+/// A local stand-in for a CAPTCHA provider's siteverify endpoint. It accepts exactly the
+/// token `ACCEPTED` and counts the calls it gets.
+pub struct FakeSiteverify {
+    pub url: String,
+    calls: Arc<AtomicUsize>,
+}
+
+pub const ACCEPTED: &str = "accepted-captcha-token";
+
+impl FakeSiteverify {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/siteverify", listener.local_addr().expect("addr"));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        let Ok(n) = sock.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buf).to_string();
+                        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                            let len = head
+                                .lines()
+                                .find_map(|l| {
+                                    let (k, v) = l.split_once(':')?;
+                                    k.eq_ignore_ascii_case("content-length")
+                                        .then(|| v.trim().parse::<usize>().ok())?
+                                })
+                                .unwrap_or(0);
+                            if body.len() >= len {
+                                counter.fetch_add(1, Ordering::SeqCst);
+                                let ok = url::form_urlencoded::parse(body.as_bytes())
+                                    .any(|(k, v)| k == "response" && v == ACCEPTED);
+                                let reply = format!("{{\"success\": {ok}}}");
+                                let resp = format!(
+                                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                                    reply.len()
+                                );
+                                let _ = sock.write_all(resp.as_bytes()).await;
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Self { url, calls }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// A URL on which nothing listens.
+pub async fn dead_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}/siteverify")
+}

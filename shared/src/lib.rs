@@ -6,6 +6,7 @@
 //! `http` and the flow's handler; everything past that holds only parsed values.
 
 pub mod app;
+pub mod auth;
 pub mod captcha;
 pub mod clock;
 pub mod config;

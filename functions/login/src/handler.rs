@@ -106,7 +106,7 @@ pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Bod
     }
 }
 
-async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiError> {
+pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiError> {
     let creds = parse(app, req).inspect_err(|_| audit("login", "invalid_request", None, ip))?;
     let now = app.clock.now_ms();
     let email_counter = lockout::email_key("login", creds.email.key());

@@ -1,6 +1,6 @@
 //! POST /v2/login. Builds the app once, then serves each request with `handler::handle`.
 
-mod handler;
+use login::handler;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

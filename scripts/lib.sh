@@ -66,3 +66,51 @@ load_dev_env() {
     [ -z "${!key+x}" ] && export "$line"
   done <"$ROOT/dev.env"
 }
+
+# A development Ed25519 signing key, generated locally once and never committed.
+ensure_dev_signing_key() {
+  local key="$LOCAL/dev-signing-key.pem"
+  if [ ! -s "$key" ]; then
+    log "generating a development signing key in .local/"
+    mkdir -p "$LOCAL"
+    if command -v openssl >/dev/null 2>&1; then
+      openssl genpkey -algorithm ed25519 -out "$key" 2>/dev/null
+    else
+      python3 - "$key" <<'PY'
+import base64, os, sys
+der = bytes.fromhex("302e020100300506032b657004220420") + os.urandom(32)
+pem = "-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(der).decode() + "\n-----END PRIVATE KEY-----\n"
+open(sys.argv[1], "w").write(pem)
+PY
+    fi
+    chmod 600 "$key"
+  fi
+  [ -n "${SIGNING_KEY:-}" ] || export SIGNING_KEY="$(cat "$key")"
+}
+
+# start_local_api PORT LOGFILE: the API through `cargo lambda watch` (its router maps the
+# API Gateway paths to the function binaries); sets API_PID and waits until it answers.
+start_local_api() {
+  local port=$1 logfile=$2
+  cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --disable-cors --ignore-changes \
+    >"$logfile" 2>&1 &
+  API_PID=$!
+  for _ in $(seq 1 300); do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+      return 0
+    fi
+    kill -0 "$API_PID" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "cargo lambda watch did not start; see $logfile" >&2
+  return 1
+}
+
+# Stops a process group started in the background, if it is still there.
+stop() {
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  pkill -TERM -P "$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}

@@ -17,8 +17,8 @@ fn routes() -> Vec<(String, String)> {
     let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"].as_table().unwrap();
     let mut out = vec![];
     for (path, target) in router {
-        for m in target["methods"].as_array().unwrap() {
-            out.push((m.as_str().unwrap().to_uppercase(), path.clone()));
+        for entry in target.as_array().expect("routes are arrays of {method, function}") {
+            out.push((entry["method"].as_str().unwrap().to_uppercase(), path.clone()));
         }
     }
     out

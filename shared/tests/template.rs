@@ -129,9 +129,12 @@ fn router_routes() -> BTreeSet<Route> {
     let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"].as_table().unwrap();
     let mut routes = BTreeSet::new();
     for (path, target) in router {
-        let function = target["function"].as_str().unwrap();
-        for m in target["methods"].as_array().unwrap() {
-            routes.insert((m.as_str().unwrap().to_uppercase(), path.clone(), function.to_owned()));
+        for entry in target.as_array().expect("routes are arrays of {method, function}") {
+            routes.insert((
+                entry["method"].as_str().unwrap().to_uppercase(),
+                path.clone(),
+                entry["function"].as_str().unwrap().to_owned(),
+            ));
         }
     }
     routes

@@ -232,8 +232,13 @@ impl Config {
         }
         let logout_redirect_allowlist = list(src, "LOGOUT_REDIRECT_ALLOWLIST");
         for entry in &logout_redirect_allowlist {
+            // Entries are compared byte for byte and sent back as `Location`: printable ASCII
+            // only, https, or http on localhost for development.
             match url::Url::parse(entry) {
-                Ok(u) if u.scheme() == "https" || u.host_str() == Some("localhost") => {}
+                Ok(u)
+                    if entry.bytes().all(|b| b.is_ascii_graphic())
+                        && (u.scheme() == "https"
+                            || (u.scheme() == "http" && u.host_str() == Some("localhost"))) => {}
                 _ => {
                     return Err(ConfigError {
                         var: "LOGOUT_REDIRECT_ALLOWLIST",
@@ -305,6 +310,11 @@ mod tests {
             ("CAPTCHA_PROVIDER", "geetest"),
             ("PASSWORD_MIN_LENGTH", "4"),
             ("LOGOUT_REDIRECT_ALLOWLIST", "http://evil.example"),
+            (
+                "LOGOUT_REDIRECT_ALLOWLIST",
+                "javascript://localhost/%0aalert(1)",
+            ),
+            ("LOGOUT_REDIRECT_ALLOWLIST", "https://ex\u{e4}mple.com/"),
             ("REGISTER_REQUIRES_CAPTCHA", "maybe"),
         ] {
             let e = Config::from_source(&vars(&[(var, value)])).unwrap_err();

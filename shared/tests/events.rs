@@ -14,11 +14,19 @@ fn root() -> &'static Path {
 fn routes() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     let cargo: toml::Table = text.parse().unwrap();
-    let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"].as_table().unwrap();
+    let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .unwrap();
     let mut out = vec![];
     for (path, target) in router {
-        for entry in target.as_array().expect("routes are arrays of {method, function}") {
-            out.push((entry["method"].as_str().unwrap().to_uppercase(), path.clone()));
+        for entry in target
+            .as_array()
+            .expect("routes are arrays of {method, function}")
+        {
+            out.push((
+                entry["method"].as_str().unwrap().to_uppercase(),
+                path.clone(),
+            ));
         }
     }
     out
@@ -47,7 +55,10 @@ fn every_fixture_parses_as_the_event_its_function_takes() {
         };
         assert!(ctx.http.source_ip.is_some(), "{name} has no sourceIp");
         let route = (req.method().to_string(), req.uri().path().to_owned());
-        assert!(routes().contains(&route), "{name}: {route:?} is not a route");
+        assert!(
+            routes().contains(&route),
+            "{name}: {route:?} is not a route"
+        );
         let body = shared::http::body_bytes(&req);
         if !body.is_empty() && shared::http::is_json(&req) {
             serde_json::from_slice::<serde_json::Value>(body)

@@ -64,12 +64,26 @@ fn every_table_in_code_is_declared_alike_in_the_template() {
         let in_code: BTreeSet<(String, String)> = spec
             .key_attributes()
             .into_iter()
-            .map(|(n, s)| (n.to_owned(), if s == Scalar::S { "S" } else { "N" }.to_owned()))
+            .map(|(n, s)| {
+                (
+                    n.to_owned(),
+                    if s == Scalar::S { "S" } else { "N" }.to_owned(),
+                )
+            })
             .collect();
-        assert_eq!(declared, in_code, "{} attribute definitions", spec.logical_id);
+        assert_eq!(
+            declared, in_code,
+            "{} attribute definitions",
+            spec.logical_id
+        );
         let empty = vec![];
         let gsis = p["GlobalSecondaryIndexes"].as_sequence().unwrap_or(&empty);
-        assert_eq!(gsis.len(), spec.indexes.len(), "{} index count", spec.logical_id);
+        assert_eq!(
+            gsis.len(),
+            spec.indexes.len(),
+            "{} index count",
+            spec.logical_id
+        );
         for ix in spec.indexes {
             let g = gsis
                 .iter()
@@ -79,19 +93,36 @@ fn every_table_in_code_is_declared_alike_in_the_template() {
             if let Some((sk, _)) = ix.sort_key {
                 expected.push((sk.to_owned(), "RANGE".to_owned()));
             }
-            assert_eq!(key_schema(&g["KeySchema"]), expected, "{} {}", spec.logical_id, ix.name);
+            assert_eq!(
+                key_schema(&g["KeySchema"]),
+                expected,
+                "{} {}",
+                spec.logical_id,
+                ix.name
+            );
             assert_eq!(g["Projection"]["ProjectionType"], "KEYS_ONLY");
         }
-        assert_eq!(p["TimeToLiveSpecification"]["AttributeName"], shared::tables::TTL_ATTRIBUTE);
+        assert_eq!(
+            p["TimeToLiveSpecification"]["AttributeName"],
+            shared::tables::TTL_ATTRIBUTE
+        );
         assert_eq!(p["TimeToLiveSpecification"]["Enabled"], true);
         let pitr = p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] == true;
-        assert_eq!(pitr, spec.point_in_time_recovery, "{} point-in-time recovery", spec.logical_id);
+        assert_eq!(
+            pitr, spec.point_in_time_recovery,
+            "{} point-in-time recovery",
+            spec.logical_id
+        );
     }
     let tables = resources(&t)
         .into_iter()
         .filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table")
         .count();
-    assert_eq!(tables, ALL.len(), "the template declares a table the code does not know");
+    assert_eq!(
+        tables,
+        ALL.len(),
+        "the template declares a table the code does not know"
+    );
 }
 
 type Route = (String, String, String); // (METHOD, path, binary)
@@ -105,8 +136,14 @@ fn template_routes() -> BTreeSet<Route> {
         }
         assert_eq!(r["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
         assert_eq!(r["Properties"]["CodeUri"], ".", "{name}");
-        let binary = r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
-        assert!(root().join("functions").join(&binary).is_dir(), "{name}: no crate functions/{binary}");
+        let binary = r["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            root().join("functions").join(&binary).is_dir(),
+            "{name}: no crate functions/{binary}"
+        );
         if let Some(events) = r["Properties"]["Events"].as_mapping() {
             for (_, e) in events {
                 if e["Type"] == "HttpApi" {
@@ -126,10 +163,15 @@ fn template_routes() -> BTreeSet<Route> {
 fn router_routes() -> BTreeSet<Route> {
     let text = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     let cargo: toml::Table = text.parse().unwrap();
-    let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"].as_table().unwrap();
+    let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .unwrap();
     let mut routes = BTreeSet::new();
     for (path, target) in router {
-        for entry in target.as_array().expect("routes are arrays of {method, function}") {
+        for entry in target
+            .as_array()
+            .expect("routes are arrays of {method, function}")
+        {
             routes.insert((
                 entry["method"].as_str().unwrap().to_uppercase(),
                 path.clone(),
@@ -153,7 +195,12 @@ fn every_function_crate_is_deployed_by_the_template() {
     let deployed: BTreeSet<String> = resources(&t)
         .into_iter()
         .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
-        .map(|(_, r)| r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned())
+        .map(|(_, r)| {
+            r["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let crates: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
         .unwrap()
@@ -171,7 +218,11 @@ fn openapi_documents_every_route() {
     }
     let documented = api["paths"].as_mapping().unwrap().len();
     let routed: BTreeSet<String> = template_routes().into_iter().map(|(_, p, _)| p).collect();
-    assert_eq!(documented, routed.len(), "openapi.yaml documents a path nothing serves");
+    assert_eq!(
+        documented,
+        routed.len(),
+        "openapi.yaml documents a path nothing serves"
+    );
 }
 
 #[test]
@@ -182,16 +233,27 @@ fn policies_name_tables_not_wildcards_and_no_secret_is_inlined() {
         if r["Type"] != "AWS::Serverless::Function" {
             continue;
         }
-        for policy in r["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+        for policy in r["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
             for st in policy["Statement"].as_sequence().into_iter().flatten() {
                 assert_ne!(st["Resource"], "*", "{name} grants on every resource");
                 for a in st["Action"].as_sequence().into_iter().flatten() {
-                    assert!(!a.as_str().unwrap().ends_with('*'), "{name} grants a wildcard action");
+                    assert!(
+                        !a.as_str().unwrap().ends_with('*'),
+                        "{name} grants a wildcard action"
+                    );
                 }
             }
         }
     }
-    for needle in ["BEGIN PRIVATE KEY", "BEGIN EC PRIVATE KEY", "aws_secret_access_key"] {
+    for needle in [
+        "BEGIN PRIVATE KEY",
+        "BEGIN EC PRIVATE KEY",
+        "aws_secret_access_key",
+    ] {
         assert!(!text.contains(needle), "template.yaml holds a secret");
     }
     assert_eq!(

@@ -535,3 +535,39 @@ async fn logs_record_every_decision_and_no_secret() {
             .all(|d| d["fields"]["client_ip"] == IP && d["fields"]["member_id"] != "")
     );
 }
+
+fn fixture(name: &str) -> lambda_http::Request {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/");
+    let text = std::fs::read_to_string(format!("{path}{name}")).unwrap();
+    lambda_http::request::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn the_event_fixtures_do_what_their_names_say() {
+    let fake = FakeSiteverify::start().await;
+    let t = testing::app_with(&[
+        ("CAPTCHA_PROVIDER", "recaptcha"),
+        ("CAPTCHA_SECRET", "test-secret"),
+        ("CAPTCHA_VERIFY_URL", &fake.url),
+    ])
+    .await;
+    t.member("ann@example.com", Some(PASSWORD), Status::Active)
+        .await;
+    let run = |name: &'static str| {
+        let app = t.app.clone();
+        async move { answer(super::handle(&app, fixture(name), "r".into()).await) }
+    };
+    assert_eq!(run("login-success.json").await.json["state"], "SUCCESS");
+    for _ in 0..3 {
+        assert_eq!(
+            run("login-wrong-password.json").await.code(),
+            "INVALID_CREDENTIALS"
+        );
+    }
+    // The fixture's token reaches the verifier, which does not know it.
+    assert_eq!(
+        run("login-captcha.json").await.code(),
+        "INVALID_CAPTCHA_TOKEN"
+    );
+    assert_eq!(fake.calls(), 1);
+}

@@ -18,6 +18,8 @@ use unicode_normalization::UnicodeNormalization;
 use crate::config::Argon2Cost;
 use crate::error::{ApiError, FieldViolation};
 
+pub mod policy;
+
 /// A password as received, NFKC-normalized. Neither `Debug` nor any log line shows it.
 #[derive(Clone)]
 pub struct Password(SecretString);

@@ -1,0 +1,191 @@
+use super::*;
+
+const POLICY: PasswordPolicy = PasswordPolicy {
+    min_length: 12,
+    max_length: 128,
+};
+
+const JONATHAN: PersonalInfo<'static> = PersonalInfo {
+    email_local_part: "jonathan.smithers",
+    first_name: Some("Margaret"),
+    last_name: Some("Lee"),
+};
+
+fn rules_of(
+    password: &str,
+    policy: &PasswordPolicy,
+    personal: &PersonalInfo<'_>,
+) -> Vec<&'static str> {
+    match policy.parse_new(password, "password", personal) {
+        Ok(_) => vec![],
+        Err(v) => v.iter().map(|v| v.violated_rule).collect(),
+    }
+}
+
+fn rules(password: &str) -> Vec<&'static str> {
+    rules_of(password, &POLICY, &JONATHAN)
+}
+
+#[test]
+fn too_short_counts_code_points_after_nfkc_and_its_near_miss_passes() {
+    assert_eq!(rules("11 chars ok"), ["TOO_SHORT"]);
+    let v = POLICY
+        .parse_new("11 chars ok", "newPassword", &JONATHAN)
+        .unwrap_err();
+    assert_eq!(v[0].field, "newPassword");
+    assert_eq!(v[0].data, json!({"min": 12}));
+    // Twelve code points, counted after NFKC: "ﬁ" typed as one code point is two, an "e"
+    // followed by a combining accent is one "é".
+    assert_eq!(rules("12 chars ok!"), Vec::<&str>::new());
+    assert_eq!(rules("\u{FB01}ve sail ea"), Vec::<&str>::new());
+    assert_eq!(rules("\u{FB01}ve sail e"), ["TOO_SHORT"]);
+    assert_eq!("sail cafe\u{301} o".chars().count(), 12);
+    assert_eq!(rules("sail cafe\u{301} o"), ["TOO_SHORT"]);
+    assert_eq!(rules("sail cafe\u{301} ox"), Vec::<&str>::new());
+}
+
+#[test]
+fn too_long_is_refused_before_any_other_rule_and_its_near_miss_passes() {
+    let emoji = [
+        "\u{1F34E}",
+        "\u{1F680}",
+        "\u{1F436}",
+        "\u{1F3B8}",
+        "\u{1F9C0}",
+        "\u{1F30B}",
+        "\u{1F9ED}",
+    ];
+    let mixed = |n: usize| -> String { (0..n).map(|i| emoji[(i * 5 + i / 3) % 7]).collect() };
+    assert_eq!(rules(&mixed(128)), Vec::<&str>::new());
+    let v = POLICY
+        .parse_new(&mixed(129), "password", &JONATHAN)
+        .unwrap_err();
+    assert_eq!(v.len(), 1, "an over-long password gets no other check");
+    assert_eq!(
+        (v[0].violated_rule, &v[0].data),
+        ("TOO_LONG", &json!({"max": 128}))
+    );
+
+    // The rule itself, for a password parsed under a looser limit.
+    let strict = PasswordPolicy {
+        min_length: 12,
+        max_length: 64,
+    };
+    let long = Password::parse(&"tomorrow-we-sail-east ".repeat(3)[..65], "p", 1024).unwrap();
+    let at_max = Password::parse(&"tomorrow-we-sail-east ".repeat(3)[..64], "p", 1024).unwrap();
+    let rules = |p: &Password| -> Vec<&str> {
+        strict
+            .violations(p, "p", &JONATHAN)
+            .iter()
+            .map(|v| v.violated_rule)
+            .collect()
+    };
+    assert_eq!(rules(&long), ["TOO_LONG"]);
+    assert_eq!(rules(&at_max), Vec::<&str>::new());
+}
+
+#[test]
+fn a_password_on_the_common_list_is_too_common_even_when_zxcvbn_likes_it() {
+    // zxcvbn scores these 4; the bundled list knows them.
+    for listed in ["kartoffelpuffer", "KartoffelPuffer ", "somanypickles27"] {
+        assert_eq!(rules(listed), ["TOO_COMMON"], "{listed}");
+    }
+    // Near miss: one more word and it is neither listed nor guessable.
+    assert_eq!(rules("kartoffelpuffer salad"), Vec::<&str>::new());
+    assert_eq!(COMMON.len(), 19_640, "the whole bundled list is loaded");
+    assert!(is_on_common_list("password") && is_on_common_list("123456"));
+}
+
+#[test]
+fn a_password_zxcvbn_scores_below_3_is_too_common_even_when_unlisted() {
+    for weak in [
+        "Password123!",
+        "mountainbikes",
+        "aaaaaaaaaaaaaaaa",
+        "qwertyuiopasdfgh",
+    ] {
+        assert!(!is_on_common_list(weak), "{weak}");
+        assert_eq!(rules(weak), ["TOO_COMMON"], "{weak}");
+    }
+    let v = POLICY
+        .parse_new("mountainbikes", "password", &JONATHAN)
+        .unwrap_err();
+    assert_eq!(v[0].data, json!({"score": 2, "minScore": 3}));
+    // Near miss: score 3.
+    assert_eq!(rules("january2024!!"), Vec::<&str>::new());
+}
+
+#[test]
+fn a_password_built_from_the_email_or_names_is_too_similar() {
+    for (password, fact) in [
+        ("jonathan rocks the boat", "email"), // contains a piece of the local part
+        ("the-smithers-family-boat", "email"), // the other piece
+        ("J0n4th4n rocks the boat", "email"), // with substitutions undone
+        ("boat the skcor nahtanoj", "email"), // reversed
+        ("jonahtansmihters", "email"),        // closely matches the whole local part
+        ("margaret likes tea 2024", "firstName"),
+        ("Margaret-Likes-Tea", "firstName"),
+    ] {
+        let v = POLICY
+            .parse_new(password, "password", &JONATHAN)
+            .unwrap_err();
+        assert_eq!(v.len(), 1, "{password}: {v:?}");
+        assert_eq!(v[0].violated_rule, "TOO_SIMILAR", "{password}");
+        assert_eq!(v[0].data, json!({"similarTo": [fact]}), "{password}");
+    }
+    let lee = PersonalInfo {
+        email_local_part: "x9",
+        first_name: None,
+        last_name: Some("Leighton-Smythe"),
+    };
+    assert_eq!(similar_to("smythe and sons 1999", &lee), ["lastName"]);
+}
+
+#[test]
+fn near_misses_of_the_similarity_rule_pass() {
+    for password in [
+        "jonatan rocks the boat", // one letter from "jonathan", not closely the whole
+        "jonahtan-is-not-here-today",
+        "sleepless in seattle 99", // contains "lee", but tokens under 4 letters are ignored
+    ] {
+        assert_eq!(rules(password), Vec::<&str>::new(), "{password}");
+    }
+    // Separators inside a name do not hide it: only letters and digits are compared.
+    assert_eq!(rules("marga ret likes tea 2024"), ["TOO_SIMILAR"]);
+    // Without personal facts, nothing is similar.
+    assert!(similar_to("jonathan rocks the boat", &PersonalInfo::default()).is_empty());
+}
+
+#[test]
+fn every_violated_rule_is_reported_together() {
+    let v = POLICY
+        .parse_new("Margaret", "password", &JONATHAN)
+        .unwrap_err();
+    let got: Vec<_> = v.iter().map(|v| v.violated_rule).collect();
+    assert_eq!(got, ["TOO_SHORT", "TOO_COMMON", "TOO_SIMILAR"]);
+    assert!(
+        v.iter()
+            .all(|v| v.field == "password" && !v.description.is_empty())
+    );
+    let both = PersonalInfo {
+        email_local_part: "margaret.lee",
+        ..JONATHAN
+    };
+    let v = POLICY
+        .parse_new("margaret!", "password", &both)
+        .unwrap_err();
+    let similar = v.iter().find(|v| v.violated_rule == "TOO_SIMILAR").unwrap();
+    assert_eq!(similar.data, json!({"similarTo": ["email", "firstName"]}));
+}
+
+#[test]
+fn a_missing_password_is_one_violation() {
+    assert_eq!(rules(""), ["REQUIRED_FIELD_MISSING"]);
+}
+
+#[test]
+fn nfkc_forms_are_judged_alike() {
+    // Full-width letters fold to ASCII under NFKC, so they meet the list and the names.
+    assert_eq!(rules("\u{FF4B}artoffelpuffer"), ["TOO_COMMON"]);
+    assert_eq!(rules("\u{FF4D}argaret likes tea 2024"), ["TOO_SIMILAR"]);
+}

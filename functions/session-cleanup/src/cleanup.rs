@@ -1,0 +1,460 @@
+//! One cleanup run (DESIGN §3.8): delete expired and revoked sessions — and with them their
+//! refresh tokens, which live in the session item — and stale lockout counters.
+//!
+//! A run reads the cursor, then, for each table at once, walks the hour buckets of the
+//! `byGcHour` index from the table's resume point up to the current hour, querying each for
+//! `gcAt < now` a page at a time and deleting what it lists with conditional `DeleteItem`s,
+//! `fanout` at a time, throttling retried with backoff. Its reads are the collectable items
+//! plus one query per hour walked — never a live item, never a Scan — so its cost follows
+//! what expired, not the size of the tables.
+//!
+//! It is bounded by the Lambda deadline: no request starts after `deadline - margin`,
+//! requests still in flight are abandoned at `deadline - margin/4`, and the cursor is saved
+//! before `deadline - margin/8`. Buckets it drained and that are closed move the cursor
+//! forward; the rest is `remaining: true` and the next run's work. Every step is idempotent
+//! and every delete conditional, so a rerun or two runs at once only find less to do.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_sdk_dynamodb::Client;
+use futures::StreamExt;
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use shared::clock::{Clock, Millis, hour_bucket};
+use shared::config::{ConfigError, TableNames};
+use shared::error::StoreError;
+use tokio::time::Instant;
+
+use crate::backoff;
+use crate::cursor::{self, Cursor};
+use crate::garbage::{GcTable, Key, Kind, Page, Verdict};
+
+pub const HOUR_MS: Millis = 3_600_000;
+
+/// How long after its hour ends a bucket is closed: no writer adds to it any more and the
+/// index has caught up (GSI lag and clock skew are far below this). Only closed buckets move
+/// the cursor; the last open ones are queried again by the next run.
+pub const CLOSE_AFTER_MS: Millis = 10 * 60 * 1000;
+
+/// How a run paces itself. `Settings::default()` is production's.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// With no cursor (the first run) or a cursor older than this, a run starts this many
+    /// hours back; anything older is left to TTL, the backstop.
+    pub lookback_hours: i64,
+    /// Time kept free before the deadline (see the module comment).
+    pub margin: Duration,
+    /// Conditional deletes in flight at once, per table.
+    pub fanout: usize,
+    /// Keys per index query.
+    pub page_size: i32,
+}
+
+pub const DEFAULT_LOOKBACK_HOURS: i64 = 7 * 24;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            lookback_hours: DEFAULT_LOOKBACK_HOURS,
+            margin: Duration::from_secs(5),
+            fanout: 32,
+            page_size: 250,
+        }
+    }
+}
+
+impl Settings {
+    /// Production settings; `CLEANUP_LOOKBACK_HOURS` (1..=8784, default 168) overrides the
+    /// look-back, e.g. to catch up after cleanup was switched off for longer than a week.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let raw = std::env::var("CLEANUP_LOOKBACK_HOURS").ok();
+        Ok(Self {
+            lookback_hours: Self::lookback(raw.as_deref())?,
+            ..Self::default()
+        })
+    }
+
+    /// `CLEANUP_LOOKBACK_HOURS` parsed: unset or blank is the default.
+    pub fn lookback(raw: Option<&str>) -> Result<i64, ConfigError> {
+        let Some(raw) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(DEFAULT_LOOKBACK_HOURS);
+        };
+        raw.parse()
+            .ok()
+            .filter(|h| (1..=8784).contains(h))
+            .ok_or(ConfigError {
+                var: "CLEANUP_LOOKBACK_HOURS",
+                problem: format!("{raw:?} is not a number of hours in 1..=8784"),
+            })
+    }
+}
+
+/// What a run needs, built once at init.
+#[derive(Clone, Debug)]
+pub struct Collector {
+    pub client: Client,
+    pub sessions: GcTable,
+    pub counters: GcTable,
+    pub clock: Clock,
+    pub settings: Settings,
+}
+
+impl Collector {
+    pub fn new(client: Client, tables: &TableNames, clock: Clock, settings: Settings) -> Self {
+        Self {
+            client,
+            sessions: GcTable::new(Kind::Sessions, &tables.sessions),
+            counters: GcTable::new(Kind::Counters, &tables.counters),
+            clock,
+            settings,
+        }
+    }
+
+    /// The production wiring: configuration and AWS settings from the environment.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = shared::config::Config::from_env()?;
+        let settings = Settings::from_env()?;
+        let client = shared::dynamo::client_from_env(Default::default()).await;
+        Ok(Self::new(client, &config.tables, Clock::system(), settings))
+    }
+
+    fn table(&self, kind: Kind) -> &GcTable {
+        match kind {
+            Kind::Sessions => &self.sessions,
+            Kind::Counters => &self.counters,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deleted {
+    pub sessions: u64,
+    /// Deleted sessions that carried a refresh family: its refresh tokens died with the item.
+    pub refresh_tokens: u64,
+    pub counters: u64,
+}
+
+/// What the function returns (and logs): `{"deleted": {...}, "remaining": bool}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub deleted: Deleted,
+    /// Collectable items may be left: the run stopped at its deadline or on an error.
+    pub remaining: bool,
+}
+
+/// A run's report and what it cost, for the log, the tests and the benchmark.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub report: Report,
+    /// Keys the index queries returned, per table: what the run read.
+    pub read_sessions: u64,
+    pub read_counters: u64,
+    /// Found collectable but live again at the delete (kept), or already deleted (gone).
+    pub kept: u64,
+    pub gone: u64,
+    pub queries: u64,
+    /// Read capacity the queries consumed, as DynamoDB reported it.
+    pub read_capacity: f64,
+    /// The resume points the run left.
+    pub cursor: Cursor,
+    /// A failure other than a lost race; the run stopped at it and reports `remaining`.
+    pub error: Option<StoreError>,
+}
+
+/// The run's counts, shared by both tables' sweeps and kept when in-flight work is abandoned.
+#[derive(Default)]
+struct Tally(Mutex<Outcome>);
+
+impl Tally {
+    fn with(&self, f: impl FnOnce(&mut Outcome)) {
+        if let Ok(mut o) = self.0.lock() {
+            f(&mut o)
+        }
+    }
+
+    fn page(&self, kind: Kind, page: &Page) {
+        self.with(|o| {
+            o.queries += 1;
+            o.read_capacity += page.capacity;
+            let read = page.keys.len() as u64;
+            match kind {
+                Kind::Sessions => o.read_sessions += read,
+                Kind::Counters => o.read_counters += read,
+            }
+        })
+    }
+
+    fn verdict(&self, kind: Kind, v: Verdict) {
+        self.with(|o| match (v, kind) {
+            (Verdict::Deleted { had_refresh }, Kind::Sessions) => {
+                o.report.deleted.sessions += 1;
+                o.report.deleted.refresh_tokens += u64::from(had_refresh);
+            }
+            (Verdict::Deleted { .. }, Kind::Counters) => o.report.deleted.counters += 1,
+            (Verdict::Kept, _) => o.kept += 1,
+            (Verdict::Gone, _) => o.gone += 1,
+        })
+    }
+
+    fn fail(&self, e: StoreError) {
+        self.with(|o| {
+            if o.error.is_none() {
+                o.error = Some(e);
+            }
+        })
+    }
+}
+
+/// The start (ms) of the hour `ms` falls in.
+pub fn hour_start(ms: Millis) -> Millis {
+    ms - ms.rem_euclid(HOUR_MS)
+}
+
+/// The invocation from EventBridge: its deadline from the Lambda context, `now` from the
+/// clock. The event itself decides nothing (a forged or replayed one can at most start a
+/// run), so it is only logged.
+pub async fn handle(
+    c: &Collector,
+    event: LambdaEvent<EventBridgeEvent>,
+) -> Result<Report, lambda_runtime::Error> {
+    tracing::info!(
+        event = "session_cleanup_invoked",
+        source = %event.payload.source,
+        detail_type = %event.payload.detail_type,
+        scheduled_at = %event.payload.time.map(|t| t.to_rfc3339()).unwrap_or_default(),
+    );
+    let deadline = instant_of(event.context.deadline());
+    let outcome = run(c, c.clock.now_ms(), deadline).await;
+    match outcome.error {
+        // Fail the invocation so that errors show on the function's metrics; the counts and
+        // the cursor were logged and saved all the same.
+        Some(e) => Err(e.into()),
+        None => Ok(outcome.report),
+    }
+}
+
+/// A wall-clock deadline as a monotonic instant (one already past is now).
+pub fn instant_of(deadline: SystemTime) -> Instant {
+    Instant::now()
+        + deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+}
+
+/// One cleanup run at `now`, finishing before `deadline`.
+pub async fn run(c: &Collector, now: Millis, deadline: Instant) -> Outcome {
+    let margin = c.settings.margin;
+    let stop = deadline.checked_sub(margin).unwrap_or_else(Instant::now);
+    let abandon = deadline
+        .checked_sub(margin / 4)
+        .unwrap_or_else(Instant::now);
+    let save_by = deadline
+        .checked_sub(margin / 8)
+        .unwrap_or_else(Instant::now);
+    let tally = Tally::default();
+
+    let current = hour_start(now);
+    let floor = current - c.settings.lookback_hours * HOUR_MS;
+    let read = tokio::time::timeout_at(
+        stop,
+        backoff::retry(stop, || cursor::read(&c.client, &c.counters.table)),
+    )
+    .await;
+    let stored = match read {
+        Ok(Ok(cur)) => Some(cur),
+        Ok(Err(e)) => {
+            tally.fail(StoreError::new("GetItem cleanup cursor", e));
+            None
+        }
+        Err(_) => None,
+    };
+
+    let mut finished = false;
+    let drained = [AtomicI64::new(floor), AtomicI64::new(floor)];
+    if let Some(stored) = stored {
+        let from = |kind: Kind| {
+            let from = stored.get(kind).unwrap_or(floor).max(floor).min(current);
+            if stored.get(kind).is_some_and(|f| f < floor) {
+                tracing::warn!(
+                    event = "session_cleanup_cursor_behind",
+                    table = kind.name(),
+                    hours_skipped = (floor - stored.get(kind).unwrap_or(floor)) / HOUR_MS,
+                    "buckets older than the look-back are left to TTL"
+                );
+            }
+            from
+        };
+        let (from_s, from_c) = (from(Kind::Sessions), from(Kind::Counters));
+        drained[0].store(from_s, Ordering::SeqCst);
+        drained[1].store(from_c, Ordering::SeqCst);
+        let sweeps = futures::future::join(
+            sweep(c, Kind::Sessions, from_s, now, stop, &tally, &drained[0]),
+            sweep(c, Kind::Counters, from_c, now, stop, &tally, &drained[1]),
+        );
+        // Past `abandon`, requests still in flight are dropped: an abandoned delete may have
+        // happened without being counted, and its bucket is walked again next time.
+        if let Ok((s, k)) = tokio::time::timeout_at(abandon, sweeps).await {
+            finished = s && k;
+        }
+        // Only drained buckets whose hour is closed move the cursor.
+        let closed = hour_start(now - CLOSE_AFTER_MS);
+        let mut left = stored;
+        for (i, kind) in [Kind::Sessions, Kind::Counters].into_iter().enumerate() {
+            let to = drained[i].load(Ordering::SeqCst).min(closed);
+            if stored.get(kind).is_some_and(|f| f >= to) {
+                continue;
+            }
+            let saved = tokio::time::timeout_at(
+                save_by,
+                cursor::advance(&c.client, &c.counters.table, kind, to, now),
+            )
+            .await;
+            match saved {
+                Ok(Ok(_)) => match kind {
+                    Kind::Sessions => left.sessions = Some(to),
+                    Kind::Counters => left.counters = Some(to),
+                },
+                Ok(Err(e)) => tally.fail(StoreError::new("UpdateItem cleanup cursor", e)),
+                Err(_) => {}
+            }
+        }
+        tally.with(|o| o.cursor = left);
+    }
+
+    let mut outcome = tally.0.into_inner().unwrap_or_default();
+    outcome.report.remaining = !finished || outcome.error.is_some();
+    let report = serde_json::to_string(&outcome.report).unwrap_or_default();
+    let log = |o: &Outcome| {
+        tracing::info!(
+            event = "session_cleanup",
+            outcome = if o.error.is_some() { "error" } else { "ok" },
+            deleted_sessions = o.report.deleted.sessions,
+            deleted_refresh_tokens = o.report.deleted.refresh_tokens,
+            deleted_counters = o.report.deleted.counters,
+            remaining = o.report.remaining,
+            read_sessions = o.read_sessions,
+            read_counters = o.read_counters,
+            kept = o.kept,
+            already_gone = o.gone,
+            queries = o.queries,
+            read_capacity = o.read_capacity,
+            report = %report,
+            "cleanup"
+        )
+    };
+    match &outcome.error {
+        Some(e) => {
+            tracing::error!(event = "session_cleanup_failed", error = %e);
+            log(&outcome)
+        }
+        None => log(&outcome),
+    }
+    outcome
+}
+
+/// Walks one table's buckets from `from` through the current hour; returns whether it got
+/// through them all. `drained` always holds the first hour not yet fully drained.
+async fn sweep(
+    c: &Collector,
+    kind: Kind,
+    from: Millis,
+    now: Millis,
+    stop: Instant,
+    tally: &Tally,
+    drained: &AtomicI64,
+) -> bool {
+    let table = c.table(kind);
+    let fetch = |bucket: String, start: Option<Key>| async move {
+        if Instant::now() >= stop {
+            return Ok(None);
+        }
+        let page = backoff::retry(stop, || {
+            table.page(&c.client, &bucket, now, start.clone(), c.settings.page_size)
+        })
+        .await
+        .map_err(|e| StoreError::new("Query cleanup index", e))?;
+        tally.page(kind, &page);
+        Ok::<_, StoreError>(Some(page))
+    };
+    let mut hour = from;
+    while hour <= hour_start(now) {
+        let bucket = hour_bucket(hour);
+        let mut page = match fetch(bucket.clone(), None).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return false,
+            Err(e) => {
+                tally.fail(e);
+                return false;
+            }
+        };
+        loop {
+            let Page { keys, next, .. } = page;
+            // The next page is fetched while this one's deletes run.
+            let (deleted, following) = match next {
+                None => (delete_all(c, table, keys, now, stop, tally).await, None),
+                Some(start) => {
+                    let (d, f) = futures::future::join(
+                        delete_all(c, table, keys, now, stop, tally),
+                        fetch(bucket.clone(), Some(start)),
+                    )
+                    .await;
+                    (d, Some(f))
+                }
+            };
+            if !deleted {
+                return false;
+            }
+            match following {
+                None => break,
+                Some(Ok(Some(p))) => page = p,
+                Some(Ok(None)) => return false,
+                Some(Err(e)) => {
+                    tally.fail(e);
+                    return false;
+                }
+            }
+        }
+        hour += HOUR_MS;
+        drained.store(hour, Ordering::SeqCst);
+    }
+    true
+}
+
+/// Deletes each key if still collectable, `fanout` at a time; none starts after `stop`.
+/// Returns whether every key got its answer.
+async fn delete_all(
+    c: &Collector,
+    table: &GcTable,
+    keys: Vec<String>,
+    now: Millis,
+    stop: Instant,
+    tally: &Tally,
+) -> bool {
+    let total = keys.len();
+    let mut answered = 0;
+    let mut failed = false;
+    let mut results = futures::stream::iter(keys)
+        .take_while(|_| std::future::ready(Instant::now() < stop))
+        .map(|key| async move { backoff::retry(stop, || table.delete(&c.client, &key, now)).await })
+        .buffer_unordered(c.settings.fanout.max(1));
+    while let Some(result) = results.next().await {
+        match result {
+            Ok(v) => {
+                answered += 1;
+                tally.verdict(table.kind, v);
+            }
+            Err(e) => {
+                failed = true;
+                tally.fail(StoreError::new("DeleteItem collectable item", e));
+            }
+        }
+    }
+    !failed && answered == total
+}
+
+#[cfg(test)]
+mod tests;

@@ -9,6 +9,7 @@ use crate::lockout::Counters;
 use crate::member::Members;
 use crate::password::Hasher;
 use crate::session::Sessions;
+use crate::token::Tokens;
 
 #[derive(Clone, Debug)]
 pub struct App {
@@ -21,6 +22,9 @@ pub struct App {
     pub clock: Clock,
     /// Every DynamoDB request this app's client made since the last `take`.
     pub requests: RequestLog,
+    /// Token settings and signing keys, when this function mints or verifies access tokens
+    /// (`SIGNING_KEY` or `SIGNING_KEY_SECRET_ARN` set); without them no access token is accepted.
+    pub tokens: Option<Tokens>,
 }
 
 impl App {
@@ -29,7 +33,17 @@ impl App {
         let config = Config::from_env()?;
         let requests = RequestLog::default();
         let client = dynamo::client_from_env(requests.clone()).await;
-        Self::new(config, client, requests, Clock::system())
+        let app = Self::new(config, client, requests, Clock::system())?;
+        Ok(match Tokens::from_env().await? {
+            Some(tokens) => app.with_tokens(tokens),
+            None => app,
+        })
+    }
+
+    /// The app with token settings and keys.
+    pub fn with_tokens(mut self, tokens: Tokens) -> Self {
+        self.tokens = Some(tokens);
+        self
     }
 
     pub fn new(
@@ -51,6 +65,7 @@ impl App {
             clock,
             requests,
             config,
+            tokens: None,
         })
     }
 }

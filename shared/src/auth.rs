@@ -51,12 +51,28 @@ pub async fn authenticate(app: &App, req: &Request) -> Result<Option<Caller>, St
     }))
 }
 
-/// The live session named by a valid access token's `sid`.
+/// The live session named by a valid access token's `sid`: the token must pass
+/// `Tokens::verify_access` and its session must still be live and belong to its `sub`.
 async fn access_token_session(
-    _app: &App,
-    _raw: &str,
-    _now: crate::clock::Millis,
+    app: &App,
+    raw: &str,
+    now: crate::clock::Millis,
 ) -> Result<Option<Caller>, StoreError> {
-    // Access tokens are verified by `token` (issue: member tokens); until then none is accepted.
-    Ok(None)
+    let Some(tokens) = &app.tokens else {
+        return Ok(None);
+    };
+    let claims = match tokens.verify_access(raw, now) {
+        Ok(claims) => claims,
+        Err(why) => {
+            tracing::info!(event = "access_token_rejected", reason = ?why);
+            return Ok(None);
+        }
+    };
+    let session = app.sessions.get(&claims.sid).await?;
+    Ok(session
+        .filter(|s| s.is_live(now) && s.member_id == claims.sub)
+        .map(|session| Caller {
+            session,
+            via: Credential::BearerAccessToken,
+        }))
 }

@@ -21,6 +21,7 @@ pub mod secret;
 pub mod session;
 pub mod tables;
 pub mod telemetry;
+pub mod token;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -30,6 +30,11 @@ impl SessionToken {
     pub fn session_id(&self) -> &str {
         self.0.id()
     }
+
+    /// The stored form of the secret, for conditional writes that must match `tokenHash`.
+    pub(crate) fn hash(&self) -> String {
+        self.0.hash()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -181,5 +186,11 @@ impl Sessions {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// The client, for the conditional writes of the refresh family (`token::refresh`), which
+    /// lives in the session item.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
     }
 }

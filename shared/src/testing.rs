@@ -25,6 +25,28 @@ use crate::dynamo::{RequestLog, local_client};
 use crate::email::Email;
 use crate::member::{Member, Status};
 use crate::password::Password;
+use crate::session::Session;
+use crate::token::{TokenConfig, Tokens};
+
+/// The `iss` and `aud` of test apps' access tokens, unless a test sets ISSUER / AUDIENCE.
+pub const TEST_ISSUER: &str = "https://auth.test.example";
+pub const TEST_AUDIENCE: &str = "members-api-test";
+
+/// A fresh Ed25519 signing key in the PEM form `openssl genpkey -algorithm ed25519` writes
+/// (PKCS#8 v1). Every test app signs with its own, unless it sets SIGNING_KEY.
+pub fn signing_key_pem() -> String {
+    use ed25519_dalek::pkcs8::{EncodePrivateKey, KeypairBytes};
+    use rand::RngCore;
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    let der = KeypairBytes {
+        secret_key: seed,
+        public_key: None,
+    }
+    .to_pkcs8_der()
+    .expect("an Ed25519 key encodes");
+    pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_bytes().to_vec()))
+}
 
 /// The DynamoDB Local endpoint tests use.
 pub fn endpoint() -> String {
@@ -59,10 +81,18 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> TestApp {
     env.insert("MEMBERS_TABLE".into(), format!("{prefix}-members"));
     env.insert("SESSIONS_TABLE".into(), format!("{prefix}-sessions"));
     env.insert("COUNTERS_TABLE".into(), format!("{prefix}-counters"));
+    env.insert("ISSUER".into(), TEST_ISSUER.into());
+    env.insert("AUDIENCE".into(), TEST_AUDIENCE.into());
     for (k, v) in vars {
         env.insert(k.to_string(), v.to_string());
     }
     let config = Config::from_source(&env).expect("test configuration is valid");
+    let tokens = TokenConfig::from_source(&env).expect("test token settings are valid");
+    let pem = env
+        .get("SIGNING_KEY")
+        .cloned()
+        .unwrap_or_else(signing_key_pem);
+    let tokens = Tokens::new(tokens, &pem, "SIGNING_KEY").expect("test signing key loads");
     let requests = RequestLog::default();
     let client = local_client(endpoint, requests.clone());
     let tables = config.tables.clone();
@@ -72,7 +102,9 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> TestApp {
             .expect("DynamoDB Local accepts the tables");
     }
     let clock = Clock::manual(Clock::system().now_ms());
-    let app = App::new(config, client.clone(), requests.clone(), clock).expect("app builds");
+    let app = App::new(config, client.clone(), requests.clone(), clock)
+        .expect("app builds")
+        .with_tokens(tokens);
     requests.take();
     TestApp {
         app,
@@ -93,6 +125,25 @@ impl TestApp {
         self.app.members.create(&m).await.expect("member stored");
         self.app.requests.take();
         m
+    }
+
+    /// A signed access token for `session`, as `POST /oauth2/token` would issue it.
+    pub fn access_token(&self, session: &Session) -> String {
+        let tokens = self
+            .app
+            .tokens
+            .as_ref()
+            .expect("test apps have signing keys");
+        tokens
+            .mint_access(
+                &session.member_id,
+                &session.session_id,
+                session.expires_at,
+                None,
+                self.app.clock.now_ms(),
+            )
+            .expect("signs")
+            .token
     }
 
     /// Every item of a table (tests only: a Scan).

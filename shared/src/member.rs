@@ -15,6 +15,9 @@ use crate::clock::{Millis, rfc3339};
 use crate::dynamo::s;
 use crate::error::StoreError;
 
+mod credentials;
+pub use credentials::PasswordChange;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {

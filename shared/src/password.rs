@@ -80,6 +80,7 @@ pub struct Verified {
 struct Counters {
     verifications: AtomicU64,
     verify_nanos: AtomicU64,
+    hash_nanos: AtomicU64,
 }
 
 /// argon2id with the configured cost, plus a dummy hash of the same cost for unknown members.
@@ -109,6 +110,7 @@ impl Hasher {
             counters: Arc::new(Counters {
                 verifications: AtomicU64::new(0),
                 verify_nanos: AtomicU64::new(0),
+                hash_nanos: AtomicU64::new(0),
             }),
         })
     }
@@ -123,16 +125,27 @@ impl Hasher {
         Duration::from_nanos(self.counters.verify_nanos.load(Ordering::SeqCst))
     }
 
+    /// Total time spent in argon2 hashing of new passwords.
+    pub fn hash_time(&self) -> Duration {
+        Duration::from_nanos(self.counters.hash_nanos.load(Ordering::SeqCst))
+    }
+
     /// Hashes a new password into an argon2id PHC string.
     pub async fn hash(&self, password: &Password) -> Result<String, ApiError> {
         let cost = self.cost;
         let pw = password.clone();
+        let counters = self.counters.clone();
         tokio::task::spawn_blocking(move || {
-            argon2(cost)
+            let started = Instant::now();
+            let hash = argon2(cost)
                 .ok()?
                 .hash_password(pw.expose().as_bytes())
                 .ok()
-                .map(|h| h.to_string())
+                .map(|h| h.to_string());
+            counters
+                .hash_nanos
+                .fetch_add(started.elapsed().as_nanos() as u64, Ordering::SeqCst);
+            hash
         })
         .await
         .ok()

@@ -15,6 +15,9 @@ use crate::error::StoreError;
 use crate::member::Member;
 use crate::secret::{Bearer, random_b64};
 
+mod by_member;
+pub use by_member::REVOKE_CONCURRENCY;
+
 /// The prefix of session tokens.
 pub const TOKEN_PREFIX: &str = "st";
 

@@ -1,0 +1,70 @@
+//! A member's password hash, changed by the member (change password). The login's transparent
+//! rehash is `Members::replace_password_hash`; this is the other writer, and the one that
+//! counts as a change of the member: it advances `revision` and `updatedAt`.
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use super::{Member, Members, decode};
+use crate::clock::Millis;
+use crate::dynamo::{n, s};
+use crate::error::StoreError;
+
+/// What became of a password change.
+#[derive(Debug)]
+pub enum PasswordChange {
+    /// Stored; the member as it is now.
+    Changed(Box<Member>),
+    /// Nothing written: the member's hash (or the member) is no longer the one the change was
+    /// decided on — another change won the race, or the member is gone.
+    Stale,
+}
+
+impl Members {
+    /// Stores `new_hash` as `member`'s password in one conditional `UpdateItem`, provided the
+    /// item still belongs to the same member id and still holds the hash `member` was read
+    /// with (or still none). So a change decided on a verified current password can never
+    /// overwrite a password that changed in between; concurrent changes: exactly one wins.
+    pub async fn change_password_hash(
+        &self,
+        member: &Member,
+        new_hash: &str,
+        now: Millis,
+    ) -> Result<PasswordChange, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("emailKey", s(&member.email_key))
+            .update_expression(
+                "SET passwordHash = :new, #revision = #revision + :one, updatedAt = :now",
+            )
+            .expression_attribute_names("#revision", "revision")
+            .expression_attribute_values(":new", s(new_hash))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":id", s(&member.member_id))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None);
+        request = match &member.password_hash {
+            Some(old) => request
+                .condition_expression("memberId = :id AND passwordHash = :old")
+                .expression_attribute_values(":old", s(old)),
+            None => request
+                .condition_expression("memberId = :id AND attribute_not_exists(passwordHash)"),
+        };
+        match request.send().await {
+            Ok(out) => match out.attributes {
+                Some(item) => Ok(PasswordChange::Changed(Box::new(decode(item)?))),
+                None => Err(StoreError::new(
+                    "UpdateItem member password",
+                    "no attributes returned",
+                )),
+            },
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(_) => Ok(PasswordChange::Stale),
+                other => Err(StoreError::new("UpdateItem member password", other)),
+            },
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Logout benchmark against DynamoDB Local (run by `scripts/bench`).
+//!
+//! For each kind of logout it reports the handler's wall time, the time spent waiting on
+//! DynamoDB, the DynamoDB requests and sequential round trips (recorded by the SDK
+//! interceptor), and what is left: the service's own compute per logout.
+
+use std::time::{Duration, Instant};
+
+use shared::member::Status;
+use shared::testing::{self, request};
+
+const RUNS: usize = 200;
+const ALLOWED: &str = "https://app.example.com/signed-out";
+
+struct Sample {
+    handler: Duration,
+    dynamodb: Duration,
+    requests: usize,
+    round_trips: usize,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn p90(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() * 9 / 10]
+}
+
+fn report(name: &str, samples: &[Sample]) {
+    let col = |f: fn(&Sample) -> Duration| samples.iter().map(f).collect::<Vec<_>>();
+    let own: Vec<Duration> = samples
+        .iter()
+        .map(|s| s.handler.saturating_sub(s.dynamodb))
+        .collect();
+    let max_rt = samples.iter().map(|s| s.round_trips).max().unwrap_or(0);
+    let max_req = samples.iter().map(|s| s.requests).max().unwrap_or(0);
+    println!(
+        "logout {name:<22} runs={RUNS} handler median={:?} p90={:?} | dynamodb wait median={:?} | own compute median={:?} p90={:?} | dynamodb requests={max_req} sequential round trips={max_rt}",
+        median(col(|s| s.handler)),
+        p90(col(|s| s.handler)),
+        median(col(|s| s.dynamodb)),
+        median(own.clone()),
+        p90(own),
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let t = testing::app_with(&[("LOGOUT_REDIRECT_ALLOWLIST", ALLOWED)]).await;
+    let member = t.member("bench@example.com", None, Status::Active).await;
+    let mut tokens = vec![];
+    for _ in 0..RUNS * 2 {
+        let s = t
+            .app
+            .sessions
+            .create(&member, t.app.clock.now_ms(), 3600)
+            .await
+            .expect("session stored");
+        tokens.push(s.token);
+    }
+    t.app.requests.take();
+    let redirect = format!(
+        "/v1/logout?postLogoutRedirectUri={}",
+        url::form_urlencoded::byte_serialize(ALLOWED.as_bytes()).collect::<String>()
+    );
+    let scenarios: [(&str, usize); 5] = [
+        ("cookie, live session", 0),
+        ("bearer + redirect", 1),
+        ("again (already ended)", 0),
+        ("unknown session", 2),
+        ("no credential", 3),
+    ];
+    for (name, kind) in scenarios {
+        let mut samples = vec![];
+        for i in 0..RUNS {
+            let req = match kind {
+                0 => request(
+                    "GET",
+                    "/v1/logout",
+                    &[("cookie", &format!("__Host-session={}", tokens[i]))],
+                    "",
+                    "10.0.0.1",
+                ),
+                1 => request(
+                    "POST",
+                    &redirect,
+                    &[
+                        ("authorization", &format!("Bearer {}", tokens[RUNS + i])),
+                        ("accept", "application/json"),
+                        ("content-type", "application/json"),
+                    ],
+                    "{}",
+                    "10.0.0.1",
+                ),
+                2 => request(
+                    "GET",
+                    "/v1/logout",
+                    &[(
+                        "cookie",
+                        &format!("__Host-session=st_unknown{i}.{}", "s".repeat(43)),
+                    )],
+                    "",
+                    "10.0.0.1",
+                ),
+                _ => request("GET", "/v1/logout", &[], "", "10.0.0.1"),
+            };
+            t.app.requests.take();
+            let started = Instant::now();
+            let resp = logout::handler::respond(&t.app, &req, "bench").await;
+            let handler = started.elapsed();
+            assert!(resp.status().as_u16() < 400, "{name}: {}", resp.status());
+            let traffic = t.app.requests.take();
+            samples.push(Sample {
+                handler,
+                dynamodb: traffic.wait,
+                requests: traffic.requests,
+                round_trips: traffic.round_trips,
+            });
+        }
+        report(name, &samples);
+    }
+}

@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 
+mod sign_on;
+pub use sign_on::SignOnConfig;
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {var}: {problem}")]
 pub struct ConfigError {
@@ -150,6 +153,8 @@ pub struct Config {
     pub captcha: CaptchaConfig,
     pub register_requires_captcha: bool,
     pub logout_redirect_allowlist: Vec<String>,
+    /// Who may call sign-on and what it may create (DESIGN §3.3).
+    pub sign_on: SignOnConfig,
 }
 
 impl Config {
@@ -262,6 +267,7 @@ impl Config {
             },
             register_requires_captcha: boolean(src, "REGISTER_REQUIRES_CAPTCHA", false)?,
             logout_redirect_allowlist,
+            sign_on: SignOnConfig::from_source(src)?,
         })
     }
 }

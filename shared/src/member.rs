@@ -258,3 +258,190 @@ impl Members {
         &self.client
     }
 }
+
+/// Every IdentityProfile field, by its wire name.
+pub const PROFILE_FIELDS: &[&str] = &[
+    "firstName",
+    "lastName",
+    "nickname",
+    "picture",
+    "language",
+    "company",
+    "position",
+    "birthdate",
+    "phonesV2",
+    "customFields",
+];
+
+/// Profile fields to set on a member: `Some` sets the field (an empty list removes it),
+/// `None` leaves it as it is. Values are validated by the flow that builds the patch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProfilePatch {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub nickname: Option<String>,
+    pub picture: Option<String>,
+    pub language: Option<String>,
+    pub company: Option<String>,
+    pub position: Option<String>,
+    pub birthdate: Option<String>,
+    pub phones_v2: Option<Vec<Phone>>,
+    pub custom_fields: Option<Vec<CustomField>>,
+}
+
+impl ProfilePatch {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Applies the patch to a profile in memory (a new member's, before it is stored).
+    pub fn apply_to(&self, p: &mut IdentityProfile) {
+        let texts = [
+            (&self.first_name, &mut p.first_name),
+            (&self.last_name, &mut p.last_name),
+            (&self.nickname, &mut p.nickname),
+            (&self.picture, &mut p.picture),
+            (&self.language, &mut p.language),
+            (&self.company, &mut p.company),
+            (&self.position, &mut p.position),
+            (&self.birthdate, &mut p.birthdate),
+        ];
+        for (given, field) in texts {
+            if given.is_some() {
+                field.clone_from(given);
+            }
+        }
+        if let Some(phones) = &self.phones_v2 {
+            p.phones_v2.clone_from(phones);
+        }
+        if let Some(fields) = &self.custom_fields {
+            p.custom_fields.clone_from(fields);
+        }
+    }
+
+    /// (wire name, value) of each given field; `None` for a list given empty (removed).
+    fn assignments(&self) -> Result<Vec<(&'static str, Option<AttributeValue>)>, StoreError> {
+        let mut out = vec![];
+        let texts = [
+            ("firstName", &self.first_name),
+            ("lastName", &self.last_name),
+            ("nickname", &self.nickname),
+            ("picture", &self.picture),
+            ("language", &self.language),
+            ("company", &self.company),
+            ("position", &self.position),
+            ("birthdate", &self.birthdate),
+        ];
+        for (name, value) in texts {
+            if let Some(v) = value {
+                out.push((name, Some(s(v))));
+            }
+        }
+        if let Some(phones) = &self.phones_v2 {
+            out.push(("phonesV2", encode_list(phones)?));
+        }
+        if let Some(fields) = &self.custom_fields {
+            out.push(("customFields", encode_list(fields)?));
+        }
+        Ok(out)
+    }
+}
+
+/// A list attribute, or `None` for an empty list (removed rather than stored empty).
+fn encode_list<T: Serialize>(items: &[T]) -> Result<Option<AttributeValue>, StoreError> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    serde_dynamo::to_attribute_value(items)
+        .map(Some)
+        .map_err(|e| StoreError::new("encode profile", e))
+}
+
+/// What became of a profile merge.
+#[derive(Debug)]
+pub enum Merge {
+    /// Merged; the member as stored now.
+    Merged(Box<Member>),
+    /// Nothing written: the member is not ACTIVE (the member as it is), or no longer exists.
+    Refused(Option<Box<Member>>),
+}
+
+impl Members {
+    /// Sets the given profile fields (and, with `verify_email`, marks the email verified) in one
+    /// conditional `UpdateItem`, advancing `revision` and `updatedAt`. Applies only while the
+    /// member exists and is ACTIVE; never touches the password hash or the status. No read
+    /// first, so concurrent merges never lose each other's fields.
+    pub async fn merge_profile(
+        &self,
+        email_key: &str,
+        patch: &ProfilePatch,
+        verify_email: bool,
+        now: Millis,
+    ) -> Result<Merge, StoreError> {
+        let mut set = vec![
+            "#revision = #revision + :one".to_owned(),
+            "#updatedAt = :now".to_owned(),
+        ];
+        let mut remove = vec![];
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("emailKey", s(email_key))
+            .expression_attribute_names("#emailKey", "emailKey")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#revision", "revision")
+            .expression_attribute_names("#updatedAt", "updatedAt")
+            .expression_attribute_values(":one", crate::dynamo::n(1))
+            .expression_attribute_values(":now", crate::dynamo::n(now))
+            .expression_attribute_values(":active", s(Status::Active.as_str()));
+        let assignments = patch.assignments()?;
+        if !assignments.is_empty() {
+            request = request.expression_attribute_names("#profile", "profile");
+        }
+        for (i, (name, value)) in assignments.into_iter().enumerate() {
+            request = request.expression_attribute_names(format!("#f{i}"), name);
+            match value {
+                Some(v) => {
+                    set.push(format!("#profile.#f{i} = :v{i}"));
+                    request = request.expression_attribute_values(format!(":v{i}"), v);
+                }
+                None => remove.push(format!("#profile.#f{i}")),
+            }
+        }
+        if verify_email {
+            set.push("#emailVerified = :verified".to_owned());
+            request = request
+                .expression_attribute_names("#emailVerified", "emailVerified")
+                .expression_attribute_values(":verified", AttributeValue::Bool(true));
+        }
+        let mut update = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            update.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let result = request
+            .update_expression(update)
+            .condition_expression("attribute_exists(#emailKey) AND #status = :active")
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        match result {
+            Ok(out) => match out.attributes {
+                Some(item) => Ok(Merge::Merged(Box::new(decode(item)?))),
+                None => Err(StoreError::new(
+                    "UpdateItem member profile",
+                    "no attributes returned",
+                )),
+            },
+            Err(e) => match e.into_service_error() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
+                    Ok(Merge::Refused(c.item.map(decode).transpose()?.map(Box::new)))
+                }
+                other => Err(StoreError::new("UpdateItem member profile", other)),
+            },
+        }
+    }
+}

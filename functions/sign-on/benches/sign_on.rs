@@ -1,0 +1,109 @@
+//! Sign-on benchmark against DynamoDB Local (run by `scripts/bench`).
+//!
+//! For a new member, an existing member whose profile is merged, and an existing member with
+//! nothing to merge, it reports the handler's wall time, the time spent waiting on DynamoDB,
+//! the DynamoDB requests and sequential round trips (recorded by the SDK interceptor), and
+//! what is left: the service's own compute per sign-on (caller check, validation, JSON).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use shared::secret::sha256_hex;
+use shared::testing::{self, TestApp};
+
+const RUNS: usize = 100;
+const KEY: &str = "sok_bench-only-key-0123456789abcdefghijklmnopqrstuvwxyzAB";
+
+struct Sample {
+    handler: Duration,
+    dynamodb: Duration,
+    requests: usize,
+    round_trips: usize,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn p90(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() * 9 / 10]
+}
+
+fn report(name: &str, samples: &[Sample]) {
+    let own: Vec<Duration> = samples
+        .iter()
+        .map(|s| s.handler.saturating_sub(s.dynamodb))
+        .collect();
+    let handler: Vec<Duration> = samples.iter().map(|s| s.handler).collect();
+    let wait: Vec<Duration> = samples.iter().map(|s| s.dynamodb).collect();
+    let max_rt = samples.iter().map(|s| s.round_trips).max().unwrap_or(0);
+    let max_req = samples.iter().map(|s| s.requests).max().unwrap_or(0);
+    println!(
+        "sign-on {name:<16} runs={RUNS} handler median={:?} p90={:?} | dynamodb wait median={:?} | own compute median={:?} p90={:?} | dynamodb requests={max_req} sequential round trips={max_rt}",
+        median(handler.clone()),
+        p90(handler),
+        median(wait),
+        median(own.clone()),
+        p90(own),
+    );
+}
+
+async fn run(t: &TestApp, bodies: &[Value]) -> Vec<Sample> {
+    let auth = format!("Bearer {KEY}");
+    let mut samples = vec![];
+    for b in bodies {
+        let req = testing::request(
+            "POST",
+            "/v2/sign-on",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &auth),
+            ],
+            &b.to_string(),
+            "10.0.0.1",
+        );
+        t.app.requests.take();
+        let started = Instant::now();
+        let result = sign_on::handler::sign_on(&t.app, &req, "10.0.0.1").await;
+        let handler = started.elapsed();
+        assert!(result.is_ok());
+        let traffic = t.app.requests.take();
+        samples.push(Sample {
+            handler,
+            dynamodb: traffic.wait,
+            requests: traffic.requests,
+            round_trips: traffic.round_trips,
+        });
+    }
+    samples
+}
+
+#[tokio::main]
+async fn main() {
+    let hash = sha256_hex(KEY.as_bytes());
+    let t = testing::app_with(&[("SIGN_ON_API_KEY_HASHES", &hash)]).await;
+    let profile = |i: usize| {
+        json!({
+            "firstName": format!("First{i}"),
+            "lastName": "Member",
+            "picture": format!("https://cdn.example.com/{i}.png"),
+            "birthdate": "1990-05-17",
+            "phonesV2": [{"countryCode": "US", "phone": "+1 555 0100", "tag": "MOBILE"}],
+            "customFields": [{"name": "tier", "value": "gold"}],
+        })
+    };
+    let new: Vec<Value> = (0..RUNS)
+        .map(|i| json!({"loginId": {"email": format!("m{i}@example.com")}, "profile": profile(i)}))
+        .collect();
+    report("new member", &run(&t, &new).await);
+    let merged: Vec<Value> = (0..RUNS)
+        .map(|i| json!({"loginId": {"email": format!("m{i}@example.com")}, "profile": {"nickname": format!("n{i}")}}))
+        .collect();
+    report("existing, merge", &run(&t, &merged).await);
+    let unchanged: Vec<Value> = (0..RUNS)
+        .map(|i| json!({"loginId": {"email": format!("m{i}@example.com")}}))
+        .collect();
+    report("existing, as is", &run(&t, &unchanged).await);
+}

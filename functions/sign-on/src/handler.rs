@@ -1,0 +1,256 @@
+//! Sign On (DESIGN §3.3): a trusted server creates or updates a member by email and gets a
+//! session for it, without a password.
+//!
+//! Order: the caller is authenticated (IAM principal or API key, see `caller`), then the body is
+//! checked in full, then at most two sequential DynamoDB round trips. Round trip 1 tries to
+//! create the member (`PutItem` conditional on a new email); a taken email fails that condition
+//! and DynamoDB returns the member as it is, so there is no read-then-write race and concurrent
+//! sign-ons for a new email create exactly one member. Round trip 2 stores the session — for an
+//! existing member, at the same time as one conditional `UpdateItem` that sets only the given
+//! profile fields and applies only while the member is ACTIVE. If the member turned out BLOCKED
+//! or PENDING between the two (the update's condition fails), the session just stored is
+//! revoked before the refusal. A member BLOCKED or PENDING at round trip 1 is refused with
+//! nothing written.
+//!
+//! The answer carries the session token in the body and sets no cookie: the caller is a server,
+//! which hands the token to its member's client (a `__Host-` cookie set on the server's request
+//! would reach no browser).
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use shared::app::App;
+use shared::clock::Millis;
+use shared::email::Email;
+use shared::error::{ApiError, FieldViolation};
+use shared::http;
+use shared::member::{CreateError, Member, Merge, ProfilePatch, Status};
+use shared::session::NewSession;
+
+use crate::caller::{self, Caller, Refusal};
+use crate::profile;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignOnBody {
+    login_id: Option<LoginId>,
+    profile: Option<Value>,
+    verify_email: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct LoginId {
+    email: Option<String>,
+}
+
+/// A sign-on request, checked.
+pub(crate) struct SignOn {
+    email: Email,
+    patch: ProfilePatch,
+    verify_email: bool,
+}
+
+/// The request's audit context: who asked, from where.
+struct Audit<'a> {
+    ip: &'a str,
+    caller: Option<&'a Caller>,
+}
+
+impl Audit<'_> {
+    /// One authentication decision, with the trusted caller beside the member.
+    fn log(&self, outcome: &str, member_id: Option<&str>) {
+        let caller = self.caller.map(Caller::label).unwrap_or_default();
+        tracing::info!(
+            event = "sign_on",
+            outcome,
+            member_id = member_id.unwrap_or(""),
+            client_ip = self.ip,
+            caller,
+            "auth"
+        );
+    }
+}
+
+fn parse(app: &App, req: &Request) -> Result<SignOn, ApiError> {
+    let body: SignOnBody = http::parse_json(req)?;
+    let raw_email = body.login_id.and_then(|l| l.email);
+    let email = http::required(&raw_email, "loginId.email")
+        .and_then(|e| Email::parse(e, "loginId.email"))
+        .and_then(|e| {
+            let allowed = &app.config.sign_on.allowed_email_domains;
+            if allowed.is_empty() || allowed.iter().any(|d| d == e.domain()) {
+                Ok(e)
+            } else {
+                Err(FieldViolation::new(
+                    "loginId.email",
+                    "DOMAIN_NOT_ALLOWED",
+                    "This email's domain may not sign on.",
+                ))
+            }
+        });
+    let today = time::OffsetDateTime::from_unix_timestamp(app.clock.now_secs())
+        .map(|t| t.date())
+        .unwrap_or(time::Date::MIN);
+    let patch = profile::parse(
+        body.profile.as_ref(),
+        &app.config.sign_on.required_profile_fields,
+        today,
+    );
+    match (email, patch) {
+        (Ok(email), Ok(patch)) => Ok(SignOn {
+            email,
+            patch,
+            verify_email: body.verify_email.unwrap_or(false),
+        }),
+        (email, patch) => {
+            let mut violations: Vec<FieldViolation> = email.err().into_iter().collect();
+            violations.extend(patch.err().unwrap_or_default());
+            Err(ApiError::Validation(violations))
+        }
+    }
+}
+
+pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
+    let ip = http::client_ip(&req);
+    let result = sign_on(app, &req, &ip).await;
+    let traffic = app.requests.take();
+    tracing::debug!(
+        event = "sign_on_traffic",
+        dynamodb_requests = traffic.requests,
+        round_trips = traffic.round_trips
+    );
+    match result {
+        Ok(resp) => resp,
+        Err(e) => http::error_response(&e, &request_id),
+    }
+}
+
+pub async fn sign_on(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiError> {
+    let caller = caller::identify(&app.config.sign_on, req).map_err(|refusal| {
+        let audit = Audit { ip, caller: None };
+        match refusal {
+            Refusal::Unauthenticated => {
+                audit.log("unauthenticated", None);
+                ApiError::unauthenticated()
+            }
+            Refusal::NotAllowed { arn } => {
+                let denied = Caller::Iam { arn };
+                Audit {
+                    ip,
+                    caller: Some(&denied),
+                }
+                .log("permission_denied", None);
+                ApiError::permission_denied()
+            }
+        }
+    })?;
+    let audit = Audit {
+        ip,
+        caller: Some(&caller),
+    };
+    let input = parse(app, req).inspect_err(|_| audit.log("invalid_request", None))?;
+    let now = app.clock.now_ms();
+
+    // Round trip 1: create, unless the email is taken (then DynamoDB hands back its member).
+    let mut member = Member::new(&input.email, Status::Active, now);
+    member.email_verified = input.verify_email;
+    input.patch.apply_to(&mut member.profile);
+    match app.members.create(&member).await {
+        Ok(()) => {
+            let session = app
+                .sessions
+                .create(&member, now, app.config.session_ttl_seconds)
+                .await?;
+            audit.log("created", Some(&member.member_id));
+            Ok(respond(&member, &session, true))
+        }
+        Err(CreateError::Exists(current)) => existing(app, *current, &input, now, &audit).await,
+        Err(CreateError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Round trip 2 for a member that exists: merge the profile and store the session together.
+async fn existing(
+    app: &App,
+    current: Member,
+    input: &SignOn,
+    now: Millis,
+    audit: &Audit<'_>,
+) -> Result<Response<Body>, ApiError> {
+    refuse_unless_active(&current, audit)?;
+    let ttl = app.config.session_ttl_seconds;
+    let verify_email = input.verify_email && !current.email_verified;
+    if input.patch.is_empty() && !verify_email {
+        let session = app.sessions.create(&current, now, ttl).await?;
+        audit.log("success", Some(&current.member_id));
+        return Ok(respond(&current, &session, false));
+    }
+    let (merged, session) = tokio::join!(
+        app.members
+            .merge_profile(&current.email_key, &input.patch, verify_email, now),
+        app.sessions.create(&current, now, ttl),
+    );
+    if let Ok(Merge::Merged(member)) = &merged {
+        let session = session?;
+        audit.log("success", Some(&member.member_id));
+        return Ok(respond(member, &session, false));
+    }
+    // The member changed under us (blocked, pending, deleted) or the update failed: the session
+    // must not outlive this refusal.
+    if let Ok(s) = &session
+        && let Err(e) = app.sessions.revoke(&s.session.session_id, now).await
+    {
+        tracing::error!(event = "sign_on_session_not_revoked", session_id = %s.session.session_id, error = %e);
+    }
+    match merged? {
+        Merge::Refused(Some(now_member)) => {
+            refuse_unless_active(&now_member, audit)?;
+            // ACTIVE again by now: the caller may simply retry.
+            Err(ApiError::Unavailable)
+        }
+        Merge::Refused(None) | Merge::Merged(_) => Err(ApiError::Unavailable),
+    }
+}
+
+/// BLOCKED → 403 MEMBER_BLOCKED; PENDING → 403 MEMBER_PENDING (sign-on never changes a status,
+/// and a session would skip the owner's approval or the email verification).
+fn refuse_unless_active(member: &Member, audit: &Audit<'_>) -> Result<(), ApiError> {
+    let id = Some(member.member_id.as_str());
+    match member.status {
+        Status::Active => Ok(()),
+        Status::Blocked => {
+            audit.log("blocked", id);
+            Err(ApiError::member_blocked())
+        }
+        Status::Pending => {
+            audit.log("pending", id);
+            let state = if member.email_verified {
+                "REQUIRE_OWNER_APPROVAL"
+            } else {
+                "REQUIRE_EMAIL_VERIFICATION"
+            };
+            Err(ApiError::Application {
+                status: 403,
+                code: "MEMBER_PENDING",
+                message: "This member awaits approval or email verification.",
+                data: json!({ "state": state }),
+                retry_after: None,
+            })
+        }
+    }
+}
+
+fn respond(member: &Member, session: &NewSession, created: bool) -> Response<Body> {
+    http::json_response(
+        200,
+        &json!({
+            "sessionToken": session.token,
+            "identity": member.identity(),
+            "created": created,
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests;

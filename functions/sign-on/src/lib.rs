@@ -1,0 +1,5 @@
+//! The sign-on function as a library, so its binaries, tests and benchmark share one handler.
+
+pub mod caller;
+pub mod handler;
+pub mod profile;

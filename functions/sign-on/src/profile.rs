@@ -1,0 +1,511 @@
+//! A sign-on's `profile`, checked field by field into a `ProfilePatch` before anything is
+//! written. Each failure is its own fieldViolation naming the field (`profile.phonesV2[1].tag`)
+//! and a stable rule, so a caller can fix every problem at once.
+//!
+//! Limits (what a person's profile plausibly needs, and small enough that a member item stays
+//! far below DynamoDB's 400 KB): names, nickname, company and position ≤ 100 characters;
+//! `picture` an https URL ≤ 2048; `language` a BCP 47-shaped tag ≤ 35; `birthdate` a real,
+//! past YYYY-MM-DD date; ≤ 10 phones of ≤ 30 characters with a digit, `tag` one of Wix's;
+//! ≤ 20 custom fields with unique names ≤ 100 and JSON values ≤ 1024 bytes, nested ≤ 4 deep,
+//! numbers within DynamoDB's range.
+
+use serde_json::{Map, Value, json};
+use shared::error::FieldViolation;
+use shared::member::{CustomField, Phone, ProfilePatch};
+
+pub const TEXT_MAX: usize = 100;
+pub const PICTURE_MAX: usize = 2048;
+pub const LANGUAGE_MAX: usize = 35;
+pub const PHONES_MAX: usize = 10;
+pub const PHONE_MAX: usize = 30;
+pub const COUNTRY_CODE_MAX: usize = 8;
+pub const CUSTOM_FIELDS_MAX: usize = 20;
+pub const CUSTOM_VALUE_MAX_BYTES: usize = 1024;
+pub const CUSTOM_VALUE_MAX_DEPTH: usize = 4;
+/// Wix's phone tags.
+pub const PHONE_TAGS: &[&str] = &["UNTAGGED", "MAIN", "HOME", "MOBILE", "WORK", "FAX"];
+
+type Violations = Vec<FieldViolation>;
+
+fn violation(field: &str, rule: &'static str, description: impl Into<String>) -> FieldViolation {
+    FieldViolation::new(field, rule, description)
+}
+
+fn too_long(field: &str, max: usize) -> FieldViolation {
+    violation(
+        field,
+        "TOO_LONG",
+        format!("{field} has at most {max} characters."),
+    )
+    .with_data(json!({ "max": max }))
+}
+
+/// Whether a value counts as not given (absent, null, blank text, empty list).
+fn is_missing(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(_) => false,
+    }
+}
+
+/// Characters no name should hold: controls and the bidirectional overrides that make text
+/// display as something else.
+fn is_hostile_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
+/// Checks `profile` (absent or null = nothing to change) against the limits above and the
+/// fields configuration requires; `today` bounds `birthdate`.
+pub fn parse(
+    profile: Option<&Value>,
+    required: &[&str],
+    today: time::Date,
+) -> Result<ProfilePatch, Violations> {
+    let empty = Map::new();
+    let fields = match profile {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            return Err(vec![violation(
+                "profile",
+                "INVALID_FORMAT",
+                "profile must be an object.",
+            )]);
+        }
+    };
+    let mut v = Violations::new();
+    let mut missing = vec![];
+    for name in required {
+        if is_missing(fields.get(*name)) {
+            v.push(violation(
+                &format!("profile.{name}"),
+                "REQUIRED_FIELD_MISSING",
+                format!("profile.{name} is required."),
+            ));
+            missing.push(*name);
+        }
+    }
+    let given = |name: &str| fields.get(name).filter(|_| !missing.contains(&name));
+
+    let mut text = |name: &'static str,
+                    max: usize,
+                    check: Option<fn(&str, &str) -> Option<FieldViolation>>| {
+        let field = format!("profile.{name}");
+        match given(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => {
+                let s = s.trim();
+                let problem = if s.is_empty() {
+                    Some(
+                        violation(&field, "TOO_SHORT", format!("{field} must not be blank."))
+                            .with_data(json!({ "min": 1 })),
+                    )
+                } else if s.chars().count() > max {
+                    Some(too_long(&field, max))
+                } else if s.chars().any(is_hostile_char) {
+                    Some(violation(
+                        &field,
+                        "INVALID_FORMAT",
+                        format!("{field} holds control characters."),
+                    ))
+                } else {
+                    check.and_then(|c| c(&field, s))
+                };
+                match problem {
+                    Some(p) => {
+                        v.push(p);
+                        None
+                    }
+                    None => Some(s.to_owned()),
+                }
+            }
+            Some(_) => {
+                v.push(violation(
+                    &field,
+                    "INVALID_FORMAT",
+                    format!("{field} must be a string."),
+                ));
+                None
+            }
+        }
+    };
+    let mut patch = ProfilePatch {
+        first_name: text("firstName", TEXT_MAX, None),
+        last_name: text("lastName", TEXT_MAX, None),
+        nickname: text("nickname", TEXT_MAX, None),
+        picture: text("picture", PICTURE_MAX, Some(check_picture)),
+        language: text("language", LANGUAGE_MAX, Some(check_language)),
+        company: text("company", TEXT_MAX, None),
+        position: text("position", TEXT_MAX, None),
+        birthdate: None,
+        phones_v2: None,
+        custom_fields: None,
+    };
+    let birthdate = text("birthdate", 64, None);
+    if let Some(b) = birthdate {
+        match check_birthdate(&b, today) {
+            Ok(()) => patch.birthdate = Some(b),
+            Err(p) => v.push(p),
+        }
+    }
+    patch.phones_v2 = list(
+        given("phonesV2"),
+        "profile.phonesV2",
+        PHONES_MAX,
+        &mut v,
+        phone,
+    );
+    patch.custom_fields = list(
+        given("customFields"),
+        "profile.customFields",
+        CUSTOM_FIELDS_MAX,
+        &mut v,
+        custom_field,
+    );
+    if let Some(fields) = &patch.custom_fields {
+        for (i, f) in fields.iter().enumerate() {
+            if fields[..i].iter().any(|earlier| earlier.name == f.name) {
+                v.push(violation(
+                    &format!("profile.customFields[{i}].name"),
+                    "DUPLICATE_NAME",
+                    format!("Another custom field is named {:?}.", f.name),
+                ));
+            }
+        }
+    }
+    if v.is_empty() { Ok(patch) } else { Err(v) }
+}
+
+fn check_picture(field: &str, s: &str) -> Option<FieldViolation> {
+    let ok = url::Url::parse(s).is_ok_and(|u| {
+        u.scheme() == "https"
+            && u.host_str().is_some_and(|h| !h.is_empty())
+            && u.username().is_empty()
+            && u.password().is_none()
+    });
+    (!ok).then(|| {
+        violation(
+            field,
+            "INVALID_FORMAT",
+            format!("{field} must be an https URL without credentials."),
+        )
+    })
+}
+
+/// A BCP 47-shaped tag: a 2–3 letter language, then subtags of 1–8 letters or digits.
+fn check_language(field: &str, s: &str) -> Option<FieldViolation> {
+    let mut parts = s.split('-');
+    let primary = parts.next().unwrap_or_default();
+    let ok = (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts
+            .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    (!ok).then(|| {
+        violation(
+            field,
+            "INVALID_FORMAT",
+            format!("{field} must be a language tag such as en or pt-BR."),
+        )
+    })
+}
+
+fn check_birthdate(s: &str, today: time::Date) -> Result<(), FieldViolation> {
+    let field = "profile.birthdate";
+    let shaped = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = shaped
+        .then(|| time::Date::parse(s, &format).ok())
+        .flatten()
+        .ok_or_else(|| {
+            violation(
+                field,
+                "INVALID_FORMAT",
+                "profile.birthdate must be a real date as YYYY-MM-DD.",
+            )
+        })?;
+    if date > today {
+        return Err(violation(
+            field,
+            "OUT_OF_RANGE",
+            "profile.birthdate must not be in the future.",
+        ));
+    }
+    Ok(())
+}
+
+/// A list field: absent or null → not given; otherwise every item checked by `item`.
+fn list<T>(
+    value: Option<&Value>,
+    field: &str,
+    max: usize,
+    v: &mut Violations,
+    item: fn(&str, &Value, &mut Violations) -> Option<T>,
+) -> Option<Vec<T>> {
+    let items = match value {
+        None | Some(Value::Null) => return None,
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            v.push(violation(
+                field,
+                "INVALID_FORMAT",
+                format!("{field} must be a list."),
+            ));
+            return None;
+        }
+    };
+    if items.len() > max {
+        v.push(
+            violation(
+                field,
+                "TOO_MANY",
+                format!("{field} has at most {max} items."),
+            )
+            .with_data(json!({ "max": max })),
+        );
+        return None;
+    }
+    let before = v.len();
+    let parsed: Vec<T> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| item(&format!("{field}[{i}]"), x, v))
+        .collect();
+    (v.len() == before).then_some(parsed)
+}
+
+/// An optional string member of an object item; a wrong type is a violation.
+fn member_str<'a>(
+    obj: &'a Map<String, Value>,
+    field: &str,
+    key: &str,
+    v: &mut Violations,
+) -> Option<&'a str> {
+    match obj.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.trim()),
+        Some(_) => {
+            v.push(violation(
+                &format!("{field}.{key}"),
+                "INVALID_FORMAT",
+                format!("{field}.{key} must be a string."),
+            ));
+            None
+        }
+    }
+}
+
+fn phone(field: &str, value: &Value, v: &mut Violations) -> Option<Phone> {
+    let Value::Object(obj) = value else {
+        v.push(violation(
+            field,
+            "INVALID_FORMAT",
+            format!("{field} must be an object."),
+        ));
+        return None;
+    };
+    let before = v.len();
+    let number = member_str(obj, field, "phone", v);
+    let country_code = member_str(obj, field, "countryCode", v);
+    let tag = member_str(obj, field, "tag", v);
+    let phone_field = format!("{field}.phone");
+    match number {
+        None | Some("") if v.len() == before => v.push(violation(
+            &phone_field,
+            "REQUIRED_FIELD_MISSING",
+            format!("{phone_field} is required."),
+        )),
+        Some(n) if n.chars().count() > PHONE_MAX => v.push(too_long(&phone_field, PHONE_MAX)),
+        Some(n)
+            if !n.chars().any(|c| c.is_ascii_digit())
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c)) =>
+        {
+            v.push(violation(
+                &phone_field,
+                "INVALID_FORMAT",
+                format!("{phone_field} holds digits, spaces and + - ( ) . only."),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(cc) = country_code
+        && (cc.is_empty()
+            || cc.len() > COUNTRY_CODE_MAX
+            || !cc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+'))
+    {
+        v.push(violation(
+            &format!("{field}.countryCode"),
+            "INVALID_FORMAT",
+            format!("{field}.countryCode must be a country code such as US or +1."),
+        ));
+    }
+    if let Some(t) = tag
+        && !PHONE_TAGS.contains(&t)
+    {
+        v.push(
+            violation(
+                &format!("{field}.tag"),
+                "INVALID_FORMAT",
+                format!("{field}.tag must be one of {}.", PHONE_TAGS.join(", ")),
+            )
+            .with_data(json!({ "allowed": PHONE_TAGS })),
+        );
+    }
+    (v.len() == before).then(|| Phone {
+        country_code: country_code.map(str::to_owned),
+        phone: number.map(str::to_owned),
+        tag: tag.map(str::to_owned),
+    })
+}
+
+fn custom_field(field: &str, value: &Value, v: &mut Violations) -> Option<CustomField> {
+    let Value::Object(obj) = value else {
+        v.push(violation(
+            field,
+            "INVALID_FORMAT",
+            format!("{field} must be an object."),
+        ));
+        return None;
+    };
+    let before = v.len();
+    let name_field = format!("{field}.name");
+    let name = member_str(obj, field, "name", v);
+    match name {
+        None | Some("") if v.len() == before => v.push(violation(
+            &name_field,
+            "REQUIRED_FIELD_MISSING",
+            format!("{name_field} is required."),
+        )),
+        Some(n) if n.chars().count() > TEXT_MAX => v.push(too_long(&name_field, TEXT_MAX)),
+        Some(n) if n.chars().any(is_hostile_char) => v.push(violation(
+            &name_field,
+            "INVALID_FORMAT",
+            format!("{name_field} holds control characters."),
+        )),
+        _ => {}
+    }
+    let value_field = format!("{field}.value");
+    match obj.get("value") {
+        None | Some(Value::Null) => v.push(violation(
+            &value_field,
+            "REQUIRED_FIELD_MISSING",
+            format!("{value_field} is required."),
+        )),
+        Some(x) if x.to_string().len() > CUSTOM_VALUE_MAX_BYTES => v.push(
+            violation(
+                &value_field,
+                "TOO_LONG",
+                format!("{value_field} has at most {CUSTOM_VALUE_MAX_BYTES} bytes of JSON."),
+            )
+            .with_data(json!({ "max": CUSTOM_VALUE_MAX_BYTES })),
+        ),
+        Some(x) if depth(x) > CUSTOM_VALUE_MAX_DEPTH => v.push(violation(
+            &value_field,
+            "INVALID_FORMAT",
+            format!("{value_field} nests more than {CUSTOM_VALUE_MAX_DEPTH} levels."),
+        )),
+        Some(x) if !numbers_storable(x) => v.push(violation(
+            &value_field,
+            "INVALID_FORMAT",
+            format!("{value_field} holds a number outside the storable range."),
+        )),
+        Some(_) => {}
+    }
+    (v.len() == before).then(|| CustomField {
+        name: name.unwrap_or_default().to_owned(),
+        value: obj.get("value").cloned().unwrap_or(Value::Null),
+    })
+}
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// DynamoDB numbers: magnitude 1e-130 to below 1e126 (or zero).
+fn numbers_storable(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) => f == 0.0 || (f.abs() >= 1e-130 && f.abs() < 9.9e125),
+            None => false,
+        },
+        Value::Array(a) => a.iter().all(numbers_storable),
+        Value::Object(o) => o.values().all(numbers_storable),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> time::Date {
+        time::macros::date!(2026 - 11 - 28)
+    }
+
+    #[test]
+    fn given_fields_become_a_patch_and_absent_ones_stay_unset() {
+        let p = parse(
+            Some(&json!({
+                "firstName": "  Ann ",
+                "picture": "https://cdn.example.com/a.png",
+                "language": "pt-BR",
+                "birthdate": "2000-02-29",
+                "phonesV2": [{"countryCode": "US", "phone": "+1 (555) 010-0000", "tag": "MOBILE"}],
+                "customFields": [{"name": "tier", "value": {"stringValue": "gold"}}],
+                "lastName": null,
+                "emails": ["ignored@example.com"],
+            })),
+            &[],
+            today(),
+        )
+        .unwrap();
+        assert_eq!(p.first_name.as_deref(), Some("Ann"));
+        assert_eq!(p.last_name, None);
+        assert_eq!(p.birthdate.as_deref(), Some("2000-02-29"));
+        assert_eq!(p.phones_v2.unwrap()[0].tag.as_deref(), Some("MOBILE"));
+        assert_eq!(p.custom_fields.unwrap()[0].name, "tier");
+        assert!(parse(None, &[], today()).unwrap().is_empty());
+        let cleared = parse(Some(&json!({"phonesV2": []})), &[], today()).unwrap();
+        assert_eq!(cleared.phones_v2, Some(vec![]));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let v = parse(
+            Some(
+                &json!({"firstName": 5, "picture": "http://x.example", "birthdate": "2023-02-29"}),
+            ),
+            &["lastName"],
+            today(),
+        )
+        .unwrap_err();
+        let rules: Vec<(&str, &str)> = v
+            .iter()
+            .map(|x| (x.field.as_str(), x.violated_rule))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("profile.lastName", "REQUIRED_FIELD_MISSING"),
+                ("profile.firstName", "INVALID_FORMAT"),
+                ("profile.picture", "INVALID_FORMAT"),
+                ("profile.birthdate", "INVALID_FORMAT"),
+            ]
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! The sign-on names of DESIGN §3.3: who may call `POST /v2/sign-on`, and which members it may
+//! create. Only hashes of API keys are ever configured; an entry that is not a SHA-256 hex
+//! digest is refused without echoing it, since it may be a key pasted by mistake.
+
+use super::{ConfigError, Source, list};
+use crate::member::PROFILE_FIELDS;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignOnConfig {
+    /// `SIGN_ON_ALLOWED_PRINCIPALS`: IAM principal ARNs; empty = any caller the route's IAM
+    /// authorizer let through.
+    pub allowed_principals: Vec<String>,
+    /// `SIGN_ON_API_KEY_HASHES`: lower-case SHA-256 hex of each accepted API key.
+    pub api_key_hashes: Vec<String>,
+    /// `SIGN_ON_ALLOWED_EMAIL_DOMAINS`: lower-case domains; empty = any domain.
+    pub allowed_email_domains: Vec<String>,
+    /// `SIGN_ON_REQUIRED_PROFILE_FIELDS`: IdentityProfile field names every sign-on must give.
+    pub required_profile_fields: Vec<&'static str>,
+}
+
+impl SignOnConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        const PRINCIPALS: &str = "SIGN_ON_ALLOWED_PRINCIPALS";
+        let allowed_principals = list(src, PRINCIPALS);
+        for p in &allowed_principals {
+            if !is_principal_arn(p) {
+                return Err(ConfigError {
+                    var: PRINCIPALS,
+                    problem: format!(
+                        "{p:?} is not an IAM user, role or assumed-role ARN \
+                         (arn:<partition>:iam::<account>:user/… or :role/…, or arn:<partition>:sts::<account>:assumed-role/…)"
+                    ),
+                });
+            }
+        }
+
+        const HASHES: &str = "SIGN_ON_API_KEY_HASHES";
+        let mut api_key_hashes = vec![];
+        for (i, h) in list(src, HASHES).into_iter().enumerate() {
+            if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ConfigError {
+                    var: HASHES,
+                    problem: format!(
+                        "entry {} is not a SHA-256 hex digest (64 hex characters); configure the \
+                         hash that `cargo run -p sign-on --bin mint-api-key` prints, never a key",
+                        i + 1
+                    ),
+                });
+            }
+            api_key_hashes.push(h.to_ascii_lowercase());
+        }
+
+        const DOMAINS: &str = "SIGN_ON_ALLOWED_EMAIL_DOMAINS";
+        let mut allowed_email_domains = vec![];
+        for d in list(src, DOMAINS) {
+            let d = d.trim_start_matches('@').to_ascii_lowercase();
+            if !is_domain(&d) {
+                return Err(ConfigError {
+                    var: DOMAINS,
+                    problem: format!("{d:?} is not a domain name (e.g. example.com)"),
+                });
+            }
+            allowed_email_domains.push(d);
+        }
+
+        const REQUIRED: &str = "SIGN_ON_REQUIRED_PROFILE_FIELDS";
+        let mut required_profile_fields = vec![];
+        for f in list(src, REQUIRED) {
+            let Some(known) = PROFILE_FIELDS.iter().find(|k| **k == f) else {
+                return Err(ConfigError {
+                    var: REQUIRED,
+                    problem: format!(
+                        "{f:?} is not an IdentityProfile field ({})",
+                        PROFILE_FIELDS.join(", ")
+                    ),
+                });
+            };
+            if !required_profile_fields.contains(known) {
+                required_profile_fields.push(*known);
+            }
+        }
+
+        Ok(Self {
+            allowed_principals,
+            api_key_hashes,
+            allowed_email_domains,
+            required_profile_fields,
+        })
+    }
+}
+
+/// `arn:<partition>:iam::<account>:user/…|role/…` or `arn:<partition>:sts::<account>:assumed-role/…`.
+fn is_principal_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [scheme, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let resource_ok = match service {
+        "iam" => resource.starts_with("user/") || resource.starts_with("role/"),
+        "sts" => resource.starts_with("assumed-role/"),
+        _ => false,
+    };
+    scheme == "arn"
+        && partition.starts_with("aws")
+        && region.is_empty()
+        && account_ok
+        && resource_ok
+        && !arn.contains(char::is_whitespace)
+}
+
+fn is_domain(d: &str) -> bool {
+    d.len() <= 253
+        && d.contains('.')
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<SignOnConfig, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        SignOnConfig::from_source(&m)
+    }
+
+    #[test]
+    fn nothing_configured_means_no_key_no_principal_list_and_no_restriction() {
+        assert_eq!(parse(&[]).unwrap(), SignOnConfig::default());
+    }
+
+    #[test]
+    fn lists_are_parsed_and_normalized() {
+        let hash = "AB".repeat(32);
+        let c = parse(&[
+            (
+                "SIGN_ON_ALLOWED_PRINCIPALS",
+                "arn:aws:iam::123456789012:role/idp-bridge, arn:aws:iam::123456789012:user/migrator",
+            ),
+            ("SIGN_ON_API_KEY_HASHES", &format!("{hash} ,{}", "0".repeat(64))),
+            ("SIGN_ON_ALLOWED_EMAIL_DOMAINS", "Example.COM,@corp.example.org"),
+            ("SIGN_ON_REQUIRED_PROFILE_FIELDS", "firstName,lastName,firstName"),
+        ])
+        .unwrap();
+        assert_eq!(c.allowed_principals.len(), 2);
+        assert_eq!(c.api_key_hashes, ["ab".repeat(32), "0".repeat(64)]);
+        assert_eq!(c.allowed_email_domains, ["example.com", "corp.example.org"]);
+        assert_eq!(c.required_profile_fields, ["firstName", "lastName"]);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("SIGN_ON_ALLOWED_PRINCIPALS", "*"),
+            ("SIGN_ON_ALLOWED_PRINCIPALS", "arn:aws:iam::123:role/x"),
+            ("SIGN_ON_ALLOWED_PRINCIPALS", "arn:aws:s3:::bucket"),
+            ("SIGN_ON_API_KEY_HASHES", "abc"),
+            ("SIGN_ON_API_KEY_HASHES", &"g".repeat(64)),
+            ("SIGN_ON_ALLOWED_EMAIL_DOMAINS", "localhost"),
+            ("SIGN_ON_ALLOWED_EMAIL_DOMAINS", "a b.com"),
+            ("SIGN_ON_REQUIRED_PROFILE_FIELDS", "first_name"),
+        ] {
+            let e = parse(&[(var, value)]).unwrap_err();
+            assert_eq!(e.var, var, "{value}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_key_configured_by_mistake_is_not_echoed_in_the_error() {
+        let key = "sok_4nOtAHashButAKeyThatSomeonePastedHere0123456789abcdef";
+        let e = parse(&[("SIGN_ON_API_KEY_HASHES", key)]).unwrap_err();
+        assert!(!e.to_string().contains(key), "{e}");
+        assert!(!e.to_string().contains(&key[4..20]), "{e}");
+    }
+}

@@ -24,7 +24,8 @@ pub struct SessionSpec {
     pub expires_at: Millis,
     /// Revoked at this time (as `Sessions::revoke` does: the item moves to that hour's bucket).
     pub revoked_at: Option<Millis>,
-    /// Carries a refresh family (`refreshHash`, `refreshGeneration`).
+    /// Carries a refresh family (`refreshHash`, `refreshGeneration`, `refreshExpiresAt`, as
+    /// `Sessions::start_refresh_family` writes them).
     pub refresh: bool,
 }
 
@@ -76,6 +77,10 @@ pub fn session_item(template: &Session, spec: &SessionSpec) -> Result<(String, I
             AttributeValue::S(shared::secret::random_b64(32)),
         );
         item.insert("refreshGeneration".into(), AttributeValue::N("1".into()));
+        item.insert(
+            "refreshExpiresAt".into(),
+            AttributeValue::N(spec.expires_at.to_string()),
+        );
     }
     Ok((s.session_id, item))
 }

@@ -937,3 +937,98 @@ async fn the_event_fixtures_log_out_as_documented() {
     assert_browser_cleaned(&a);
     assert!(!opens_a_session(&t, &token).await);
 }
+
+#[tokio::test]
+async fn an_access_token_logs_out_its_session_and_every_token_of_that_session_dies() {
+    use shared::session::SessionToken;
+    use shared::token::{RefreshToken, Rotation};
+    let t = app().await;
+    let (_, token) = signed_in(&t).await;
+    let session_token = SessionToken::parse(&token).unwrap();
+    let session = t
+        .app
+        .sessions
+        .get(session_token.session_id())
+        .await
+        .unwrap()
+        .unwrap();
+    let access = t.access_token(&session);
+    // A refresh family with one rotation behind it: a rotated token and the current one.
+    let (now, ttl) = (t.app.clock.now_ms(), 3600);
+    let first = t
+        .app
+        .sessions
+        .start_refresh_family(&session_token, None, now, ttl)
+        .await
+        .unwrap()
+        .expect("the live session starts a family")
+        .refresh_token;
+    let first = RefreshToken::parse(&first).unwrap();
+    let Rotation::Rotated(grant) = t
+        .app
+        .sessions
+        .rotate_refresh(&first, None, now, ttl)
+        .await
+        .unwrap()
+    else {
+        panic!("the current refresh token rotates");
+    };
+    let current = RefreshToken::parse(&grant.refresh_token).unwrap();
+    let by_access = |auth: String| get("", &[("authorization", &auth)]);
+    let caller = shared::auth::authenticate(&t.app, &by_access(bearer(&access)))
+        .await
+        .unwrap();
+    assert!(
+        caller.is_some(),
+        "the access token opens its session before logout"
+    );
+    t.app.requests.take();
+
+    let a = send(
+        &t,
+        post("", &[("authorization", &bearer(&access)), ACCEPT_JSON], ""),
+    )
+    .await;
+    assert_eq!((a.status, &a.json), (200, &json!({"redirectUrl": null})));
+    let traffic = t.app.requests.take();
+    assert_eq!((traffic.requests, traffic.round_trips), (2, 2));
+    assert_browser_cleaned(&a);
+
+    let caller = shared::auth::authenticate(&t.app, &by_access(bearer(&access)))
+        .await
+        .unwrap();
+    assert!(caller.is_none(), "the access token's session is over");
+    assert!(!opens_a_session(&t, &token).await);
+    let later = t.app.clock.now_ms();
+    let r = t
+        .app
+        .sessions
+        .rotate_refresh(&current, None, later, ttl)
+        .await
+        .unwrap();
+    assert!(
+        matches!(r, Rotation::Refused),
+        "the current refresh token: {r:?}"
+    );
+    // The rotated one is recognised as a replay, which grants nothing either.
+    let r = t
+        .app
+        .sessions
+        .rotate_refresh(&first, None, later, ttl)
+        .await
+        .unwrap();
+    assert!(
+        !matches!(r, Rotation::Rotated(_)),
+        "the rotated refresh token: {r:?}"
+    );
+    let exchange = t
+        .app
+        .sessions
+        .start_refresh_family(&session_token, None, later, ttl)
+        .await
+        .unwrap();
+    assert!(
+        exchange.is_none(),
+        "the session token cannot be exchanged any more"
+    );
+}

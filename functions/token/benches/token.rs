@@ -1,0 +1,159 @@
+//! Token benchmark against DynamoDB Local (run by `scripts/bench`).
+//!
+//! For token exchange and refresh it reports the handler's wall time, the time spent waiting
+//! on DynamoDB, the DynamoDB requests and sequential round trips (recorded by the SDK
+//! interceptor) and the service's own compute; then the cost of signing and of verifying one
+//! access token (Ed25519), without DynamoDB.
+
+use std::time::{Duration, Instant};
+
+use shared::member::Status;
+use shared::testing::{self, answer};
+use token::handler::{self, REFRESH_GRANT, TOKEN_EXCHANGE_GRANT, TOKEN_PATH};
+
+const RUNS: usize = 200;
+const JWT_RUNS: u32 = 5000;
+const IP: &str = "192.0.2.1";
+
+struct Sample {
+    handler: Duration,
+    dynamodb: Duration,
+    requests: usize,
+    round_trips: usize,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn p90(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() * 9 / 10]
+}
+
+fn report(name: &str, samples: &[Sample]) {
+    let col = |f: fn(&Sample) -> Duration| samples.iter().map(f).collect::<Vec<_>>();
+    let own: Vec<Duration> = samples
+        .iter()
+        .map(|s| s.handler.saturating_sub(s.dynamodb))
+        .collect();
+    println!(
+        "token {name:<8} runs={} handler median={:?} p90={:?} | dynamodb wait median={:?} | own compute median={:?} p90={:?} | dynamodb requests max={} sequential round trips max={}",
+        samples.len(),
+        median(col(|s| s.handler)),
+        p90(col(|s| s.handler)),
+        median(col(|s| s.dynamodb)),
+        median(own.clone()),
+        p90(own),
+        samples.iter().map(|s| s.requests).max().unwrap_or(0),
+        samples.iter().map(|s| s.round_trips).max().unwrap_or(0),
+    );
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+async fn timed(t: &testing::TestApp, body: String) -> (Sample, serde_json::Value) {
+    let req = testing::request(
+        "POST",
+        TOKEN_PATH,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &body,
+        IP,
+    );
+    t.app.requests.take();
+    let started = Instant::now();
+    let resp = handler::respond(handler::route(&t.app, &req, IP).await, "bench");
+    let elapsed = started.elapsed();
+    let traffic = t.app.requests.take();
+    let a = answer(resp);
+    assert_eq!(a.status, 200, "{}", a.text);
+    (
+        Sample {
+            handler: elapsed,
+            dynamodb: traffic.wait,
+            requests: traffic.requests,
+            round_trips: traffic.round_trips,
+        },
+        a.json,
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let t = testing::app().await;
+    let mut session_tokens = vec![];
+    for i in 0..RUNS {
+        let m = t
+            .member(&format!("m{i}@example.com"), None, Status::Active)
+            .await;
+        let s = t
+            .app
+            .sessions
+            .create(&m, t.app.clock.now_ms(), 86_400)
+            .await
+            .unwrap();
+        session_tokens.push(s.token);
+    }
+    t.app.requests.take();
+
+    let mut exchanges = vec![];
+    let mut refresh_tokens = vec![];
+    for st in &session_tokens {
+        let (sample, body) = timed(
+            &t,
+            form(&[
+                ("grant_type", TOKEN_EXCHANGE_GRANT),
+                ("subject_token", st),
+                ("subject_token_type", shared::token::SESSION_TOKEN_TYPE),
+            ]),
+        )
+        .await;
+        exchanges.push(sample);
+        refresh_tokens.push(body["refresh_token"].as_str().unwrap().to_owned());
+    }
+    report("exchange", &exchanges);
+
+    // Refresh each family in turn, several times, so epochs of the replay memory roll over.
+    let mut refreshes = vec![];
+    for _ in 0..3 {
+        for rt in refresh_tokens.iter_mut() {
+            let (sample, body) = timed(
+                &t,
+                form(&[("grant_type", REFRESH_GRANT), ("refresh_token", rt)]),
+            )
+            .await;
+            refreshes.push(sample);
+            *rt = body["refresh_token"].as_str().unwrap().to_owned();
+        }
+    }
+    report("refresh", &refreshes);
+
+    let tokens = t.app.tokens.as_ref().unwrap();
+    let now = t.app.clock.now_ms();
+    let started = Instant::now();
+    let mut minted = vec![];
+    for _ in 0..JWT_RUNS {
+        minted.push(
+            tokens
+                .mint_access("member", "session", now + 3_600_000, Some("bench"), now)
+                .unwrap()
+                .token,
+        );
+    }
+    let sign = started.elapsed() / JWT_RUNS;
+    let started = Instant::now();
+    for token in &minted {
+        tokens.verify_access(token, now).unwrap();
+    }
+    let verify = started.elapsed() / JWT_RUNS;
+    println!(
+        "token jwt      runs={JWT_RUNS} sign (EdDSA) mean={sign:?} | verify mean={verify:?} | sign+verify={:?} | token bytes={}",
+        sign + verify,
+        minted[0].len()
+    );
+}

@@ -1,0 +1,499 @@
+//! Member tokens (DESIGN §3.4): `POST /oauth2/token`, `POST /oauth2/revoke` and
+//! `GET /.well-known/jwks.json`, routed here by method and path.
+//!
+//! - Token exchange (RFC 8693): a live session token → a signed access token and the first
+//!   refresh token of the session's family. One conditional `UpdateItem`.
+//! - Refresh (RFC 6749 §6): the current refresh token → a new access token and the next
+//!   refresh token. One conditional `UpdateItem`; presenting an already-rotated token
+//!   revokes the session instead.
+//! - Revoke (RFC 7009): a refresh token (or an access token) ends its session. Always 200.
+//! - JWKS: the public keys that verify access tokens, current and previous.
+//!
+//! Parameters come form-encoded (RFC 6749) or as JSON, where camelCase twins are accepted.
+//! Client errors are RFC 6749 §5.2 bodies; a dependency failure is a 503 with `Retry-After`.
+
+use std::collections::BTreeMap;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Value, json};
+
+use shared::app::App;
+use shared::error::{ApiError, StoreError};
+use shared::http;
+use shared::session::SessionToken;
+use shared::telemetry::audit;
+use shared::token::{ACCESS_TOKEN_TYPE, Grant, RefreshToken, Rotation, SESSION_TOKEN_TYPE, Tokens};
+
+pub const TOKEN_PATH: &str = "/oauth2/token";
+pub const REVOKE_PATH: &str = "/oauth2/revoke";
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const REFRESH_GRANT: &str = "refresh_token";
+
+/// How long resource servers may cache the JWKS document. A new key is published this long
+/// before it starts signing (README: rotating keys).
+const JWKS_MAX_AGE_SECONDS: u32 = 300;
+
+/// Longest accepted `client_id` (RFC 6749 allows any printable ASCII).
+const MAX_CLIENT_ID: usize = 128;
+
+/// The parameters this endpoint reads, with their JSON camelCase twins.
+const PARAMETERS: &[(&str, &str)] = &[
+    ("grant_type", "grantType"),
+    ("subject_token", "subjectToken"),
+    ("subject_token_type", "subjectTokenType"),
+    ("requested_token_type", "requestedTokenType"),
+    ("actor_token", "actorToken"),
+    ("refresh_token", "refreshToken"),
+    ("client_id", "clientId"),
+    ("token", "token"),
+    ("token_type_hint", "tokenTypeHint"),
+];
+
+/// An RFC 6749 §5.2 error: 400 with `error` and `error_description`.
+#[derive(Debug, PartialEq)]
+pub struct OAuthError {
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl OAuthError {
+    fn invalid_request(description: impl Into<String>) -> Self {
+        Self {
+            error: "invalid_request",
+            description: description.into(),
+        }
+    }
+
+    fn invalid_grant(description: &str) -> Self {
+        Self {
+            error: "invalid_grant",
+            description: description.into(),
+        }
+    }
+
+    fn unsupported_grant_type() -> Self {
+        Self {
+            error: "unsupported_grant_type",
+            description: format!("grant_type must be {TOKEN_EXCHANGE_GRANT} or {REFRESH_GRANT}."),
+        }
+    }
+}
+
+/// Why a request did not succeed.
+#[derive(Debug)]
+pub enum Failure {
+    OAuth(OAuthError),
+    Api(ApiError),
+}
+
+impl From<OAuthError> for Failure {
+    fn from(e: OAuthError) -> Self {
+        Self::OAuth(e)
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Self::Api(e.into())
+    }
+}
+
+/// A JSON response that neither browsers nor proxies keep (RFC 6749 §5.1).
+fn no_store(status: u16, body: &Value) -> Response<Body> {
+    http::with_header(http::json_response(status, body), "pragma", "no-cache")
+}
+
+/// The wire form of a result: RFC 6749 errors as such, dependency failures as the API's 5xx.
+pub fn respond(result: Result<Response<Body>, Failure>, request_id: &str) -> Response<Body> {
+    match result {
+        Ok(resp) => resp,
+        Err(Failure::OAuth(e)) => no_store(
+            400,
+            &json!({"error": e.error, "error_description": e.description}),
+        ),
+        Err(Failure::Api(e)) => http::error_response(&e, request_id),
+    }
+}
+
+pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
+    let ip = http::client_ip(&req);
+    let result = route(app, &req, &ip).await;
+    let traffic = app.requests.take();
+    tracing::debug!(
+        event = "token_traffic",
+        dynamodb_requests = traffic.requests,
+        round_trips = traffic.round_trips
+    );
+    respond(result, &request_id)
+}
+
+/// The request path without an API Gateway stage prefix (there is none on `$default`).
+fn path(req: &Request) -> &str {
+    let path = req.uri().path();
+    let stage = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.as_deref(),
+        _ => None,
+    };
+    let path = match stage {
+        Some(stage) if stage != "$default" => path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(stage))
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or(path),
+        _ => path,
+    };
+    match path.trim_end_matches('/') {
+        "" => "/",
+        p => p,
+    }
+}
+
+fn method_not_allowed(allow: &str) -> Result<Response<Body>, Failure> {
+    let resp = http::error_response(
+        &ApiError::Application {
+            status: 405,
+            code: "METHOD_NOT_ALLOWED",
+            message: "This method is not allowed on this path.",
+            data: json!({ "allow": allow }),
+            retry_after: None,
+        },
+        "",
+    );
+    Ok(http::with_header(resp, "allow", allow))
+}
+
+/// Serves one request; `handle` without the wire form of failures and the traffic log, for
+/// tests and the benchmark that count DynamoDB requests.
+pub async fn route(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, Failure> {
+    let tokens = app.tokens.as_ref().ok_or(ApiError::Internal)?;
+    let method = req.method().as_str();
+    match (path(req), method) {
+        (TOKEN_PATH, "POST") => token(app, tokens, req, ip).await,
+        (REVOKE_PATH, "POST") => revoke(app, tokens, req, ip).await,
+        (JWKS_PATH, "GET" | "HEAD") => Ok(jwks(tokens)),
+        (TOKEN_PATH | REVOKE_PATH, _) => method_not_allowed("POST"),
+        (JWKS_PATH, _) => method_not_allowed("GET"),
+        _ => Err(ApiError::Application {
+            status: 404,
+            code: "NOT_FOUND",
+            message: "No such path.",
+            data: json!({}),
+            retry_after: None,
+        }
+        .into()),
+    }
+}
+
+fn jwks(tokens: &Tokens) -> Response<Body> {
+    let mut resp = http::json_response(200, &tokens.keys.jwks());
+    if let Ok(v) =
+        lambda_http::http::HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECONDS}"))
+    {
+        resp.headers_mut().insert("cache-control", v);
+    }
+    resp
+}
+
+/// The request's parameters, by their RFC names; a parameter sent empty counts as absent.
+#[derive(Debug, Default)]
+struct Params(BTreeMap<&'static str, String>);
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name)
+            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required.")))
+    }
+
+    fn insert(&mut self, name: &'static str, value: String) -> Result<(), OAuthError> {
+        if value.is_empty() {
+            return Ok(());
+        }
+        if self.0.insert(name, value).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "{name} is given more than once."
+            )));
+        }
+        Ok(())
+    }
+
+    /// The `client_id`, when given: printable ASCII, at most 128 characters.
+    fn client_id(&self) -> Result<Option<&str>, OAuthError> {
+        match self.get("client_id") {
+            Some(c)
+                if c.len() > MAX_CLIENT_ID || !c.bytes().all(|b| (0x20..=0x7e).contains(&b)) =>
+            {
+                Err(OAuthError::invalid_request(format!(
+                    "client_id must be at most {MAX_CLIENT_ID} printable ASCII characters."
+                )))
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+fn media_type(req: &Request) -> Option<String> {
+    req.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .map(|mt| mt.trim().to_ascii_lowercase())
+}
+
+/// Reads the body, form-encoded or JSON, refusing oversize, malformed and ambiguous input.
+fn parse_params(req: &Request) -> Result<Params, OAuthError> {
+    let bytes = http::body_bytes(req);
+    if bytes.len() > http::MAX_BODY_BYTES {
+        return Err(OAuthError::invalid_request(format!(
+            "The request body is larger than {} bytes.",
+            http::MAX_BODY_BYTES
+        )));
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| OAuthError::invalid_request("The request body is not UTF-8."))?;
+    let mut params = Params::default();
+    match media_type(req).as_deref() {
+        Some("application/x-www-form-urlencoded") => {
+            for (key, value) in url::form_urlencoded::parse(text.as_bytes()) {
+                if let Some((name, _)) = PARAMETERS.iter().find(|(snake, _)| *snake == key) {
+                    params.insert(name, value.into_owned())?;
+                }
+            }
+        }
+        Some("application/json") => {
+            let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(text) else {
+                return Err(OAuthError::invalid_request(
+                    "The request body is not a JSON object.",
+                ));
+            };
+            for (key, value) in fields {
+                let Some((name, _)) = PARAMETERS
+                    .iter()
+                    .find(|(snake, camel)| *snake == key || *camel == key)
+                else {
+                    continue;
+                };
+                match value {
+                    Value::Null => {}
+                    Value::String(s) => params.insert(name, s)?,
+                    _ => {
+                        return Err(OAuthError::invalid_request(format!(
+                            "{name} must be a string."
+                        )));
+                    }
+                }
+            }
+        }
+        _ => {
+            return Err(OAuthError::invalid_request(
+                "Send the parameters as application/x-www-form-urlencoded or application/json.",
+            ));
+        }
+    }
+    Ok(params)
+}
+
+async fn token(
+    app: &App,
+    tokens: &Tokens,
+    req: &Request,
+    ip: &str,
+) -> Result<Response<Body>, Failure> {
+    let parsed = parse_params(req).and_then(|p| {
+        let client_id = p.client_id()?.map(str::to_owned);
+        Ok((p, client_id))
+    });
+    let (params, client_id) =
+        parsed.inspect_err(|_| audit("token", "invalid_request", None, ip))?;
+    match params.get("grant_type") {
+        None => {
+            audit("token", "invalid_request", None, ip);
+            Err(OAuthError::invalid_request("grant_type is required.").into())
+        }
+        Some(TOKEN_EXCHANGE_GRANT) => exchange(app, tokens, &params, client_id, ip).await,
+        Some(REFRESH_GRANT) => refresh(app, tokens, &params, client_id, ip).await,
+        Some(_) => {
+            audit("token", "unsupported_grant_type", None, ip);
+            Err(OAuthError::unsupported_grant_type().into())
+        }
+    }
+}
+
+async fn exchange(
+    app: &App,
+    tokens: &Tokens,
+    params: &Params,
+    client_id: Option<String>,
+    ip: &str,
+) -> Result<Response<Body>, Failure> {
+    let event = "token_exchange";
+    let checked = (|| {
+        let subject = params.require("subject_token")?;
+        if params.require("subject_token_type")? != SESSION_TOKEN_TYPE {
+            return Err(OAuthError::invalid_request(format!(
+                "subject_token_type must be {SESSION_TOKEN_TYPE}."
+            )));
+        }
+        if params
+            .get("requested_token_type")
+            .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
+        {
+            return Err(OAuthError::invalid_request(format!(
+                "requested_token_type can only be {ACCESS_TOKEN_TYPE}."
+            )));
+        }
+        if params.get("actor_token").is_some() {
+            return Err(OAuthError::invalid_request(
+                "Delegation (actor_token) is not supported.",
+            ));
+        }
+        Ok(subject)
+    })();
+    let subject = checked.inspect_err(|_| audit(event, "invalid_request", None, ip))?;
+    let refused = || {
+        audit(event, "invalid_grant", None, ip);
+        OAuthError::invalid_grant("The session token is invalid, expired or revoked.")
+    };
+    let Some(session_token) = SessionToken::parse(subject) else {
+        return Err(refused().into());
+    };
+    let now = app.clock.now_ms();
+    let grant = app
+        .sessions
+        .start_refresh_family(
+            &session_token,
+            client_id.as_deref(),
+            now,
+            tokens.config.refresh_ttl_seconds,
+        )
+        .await?
+        .ok_or_else(refused)?;
+    audit(event, "success", Some(&grant.session.member_id), ip);
+    issue(tokens, grant, now, true)
+}
+
+async fn refresh(
+    app: &App,
+    tokens: &Tokens,
+    params: &Params,
+    client_id: Option<String>,
+    ip: &str,
+) -> Result<Response<Body>, Failure> {
+    let event = "token_refresh";
+    let raw = params
+        .require("refresh_token")
+        .inspect_err(|_| audit(event, "invalid_request", None, ip))?;
+    let refused = "The refresh token is invalid, expired or revoked.";
+    let Some(refresh_token) = RefreshToken::parse(raw) else {
+        audit(event, "invalid_grant", None, ip);
+        return Err(OAuthError::invalid_grant(refused).into());
+    };
+    let now = app.clock.now_ms();
+    let rotation = app
+        .sessions
+        .rotate_refresh(
+            &refresh_token,
+            client_id.as_deref(),
+            now,
+            tokens.config.refresh_ttl_seconds,
+        )
+        .await?;
+    match rotation {
+        Rotation::Rotated(grant) => {
+            audit(event, "success", Some(&grant.session.member_id), ip);
+            issue(tokens, grant, now, false)
+        }
+        Rotation::Replayed { member_id } => {
+            // A token used twice: stolen, or a client racing itself. Either way the family is
+            // no longer trusted, and the session is revoked.
+            audit(event, "replay_session_revoked", Some(&member_id), ip);
+            Err(OAuthError::invalid_grant(refused).into())
+        }
+        Rotation::Refused => {
+            audit(event, "invalid_grant", None, ip);
+            Err(OAuthError::invalid_grant(refused).into())
+        }
+    }
+}
+
+/// The token response for a live session with a new refresh token.
+fn issue(
+    tokens: &Tokens,
+    grant: Grant,
+    now: shared::clock::Millis,
+    exchange: bool,
+) -> Result<Response<Body>, Failure> {
+    let access = tokens
+        .mint_access(
+            &grant.session.member_id,
+            &grant.session.session_id,
+            grant.session.expires_at,
+            grant.client_id.as_deref(),
+            now,
+        )
+        .map_err(|e| {
+            tracing::error!(event = "access_token_signing_failed", error = %e);
+            ApiError::Internal
+        })?;
+    let mut body = json!({
+        "access_token": access.token,
+        "token_type": "Bearer",
+        "expires_in": access.expires_in,
+        "refresh_token": grant.refresh_token,
+    });
+    if exchange {
+        body["issued_token_type"] = json!(ACCESS_TOKEN_TYPE);
+    }
+    Ok(no_store(200, &body))
+}
+
+/// RFC 7009: whatever the token, the answer is 200; a refresh token of a session's family,
+/// or a valid access token, revokes that session.
+async fn revoke(
+    app: &App,
+    tokens: &Tokens,
+    req: &Request,
+    ip: &str,
+) -> Result<Response<Body>, Failure> {
+    let event = "token_revoke";
+    let params = parse_params(req).inspect_err(|_| audit(event, "invalid_request", None, ip))?;
+    let raw = params
+        .require("token")
+        .inspect_err(|_| audit(event, "invalid_request", None, ip))?;
+    let now = app.clock.now_ms();
+    // token_type_hint is only a hint (RFC 7009 §2.1); the token's shape says what it is.
+    let revoked = if let Some(refresh_token) = RefreshToken::parse(raw) {
+        app.sessions
+            .revoke_refresh_family(&refresh_token, now)
+            .await?
+    } else if let Ok(claims) = tokens.verify_access(raw, now) {
+        let owned = app
+            .sessions
+            .get(&claims.sid)
+            .await?
+            .is_some_and(|s| s.member_id == claims.sub);
+        (owned && app.sessions.revoke(&claims.sid, now).await?).then_some(claims.sub)
+    } else {
+        None
+    };
+    match &revoked {
+        Some(member_id) => audit(event, "revoked", Some(member_id), ip),
+        None => audit(event, "nothing_revoked", None, ip),
+    }
+    Ok(no_store(200, &json!({})))
+}
+
+#[cfg(test)]
+mod tests;

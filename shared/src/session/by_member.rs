@@ -53,12 +53,16 @@ impl Sessions {
         keep: &str,
         now: Millis,
     ) -> Result<usize, StoreError> {
-        let results: Vec<Result<bool, StoreError>> =
-            futures::stream::iter(session_ids.iter().filter(|id| id.as_str() != keep))
-                .map(|id| self.revoke(id, now))
-                .buffer_unordered(REVOKE_CONCURRENCY)
-                .collect()
-                .await;
+        // The futures are built first, so that the stream's type holds no closure (a closure
+        // over borrowed ids would make the handler's future fail `Send`'s lifetime check).
+        let mut revocations = vec![];
+        for id in session_ids.iter().filter(|id| id.as_str() != keep) {
+            revocations.push(self.revoke(id, now));
+        }
+        let results: Vec<Result<bool, StoreError>> = futures::stream::iter(revocations)
+            .buffer_unordered(REVOKE_CONCURRENCY)
+            .collect()
+            .await;
         let mut revoked = 0;
         for r in results {
             if r? {

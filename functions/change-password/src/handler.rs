@@ -1,0 +1,255 @@
+//! Change Password (DESIGN §3.5): an authenticated member sets a new password.
+//!
+//! Three sequential stages of DynamoDB requests, besides the argon2 work:
+//! 1. the caller's session, from `Authorization: Bearer` (session token or access token) or the
+//!    `__Host-session` cookie (`shared::auth`). No live session → 401 `UNAUTHENTICATED`. A
+//!    cookie-authenticated call must declare `Content-Type: application/json`, which a
+//!    cross-site form cannot send without a CORS preflight (DESIGN §7.5) → else 415.
+//! 2. at once: the conditional count of this attempt against the member's counter
+//!    (`CHANGE_PASSWORD_MAX_ATTEMPTS` per `LOGIN_FAILURE_WINDOW_SECONDS`, then 429 `THROTTLED`,
+//!    before any argon2 work), the member read, and — for `revokeOtherSessions` — the list of
+//!    the member's sessions.
+//!
+//! Then the decision: `currentPassword` is required unless the session is younger than
+//! `REAUTH_WINDOW_SECONDS` or the member has no password; the new password must pass the
+//! policy (its similarity rule reads the member's email and names). Both are checked before
+//! any argon2 work, and a request refused there gives its attempt back, so a member choosing
+//! among weak passwords is not locked out of the form. A `currentPassword` that is given is
+//! always verified (one argon2 verification; wrong → 401 `INVALID_CREDENTIALS`, and the attempt
+//! stays counted). Then one argon2id hash of the new password, and
+//! 3. at once: the new hash, stored conditionally on the member still holding the hash that
+//!    was verified (so of two concurrent changes exactly one wins, and the loser gets 409), with
+//!    `revision` and `updatedAt` advanced; and the revocation of every other session of the
+//!    member, concurrently. The calling session stays valid. Refresh tokens live in their
+//!    session's item, so revoking a session ends them too.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use shared::app::App;
+use shared::auth::{self, Caller, Credential};
+use shared::error::{ApiError, FieldViolation};
+use shared::http;
+use shared::lockout::{self, Attempt, Policy};
+use shared::member::{Member, PasswordChange, Status};
+use shared::password::Password;
+use shared::password::policy::{PasswordPolicy, PersonalInfo};
+use shared::telemetry::audit;
+
+const EVENT: &str = "change_password";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangeBody {
+    new_password: Option<String>,
+    current_password: Option<String>,
+    revoke_other_sessions: Option<bool>,
+}
+
+/// A change-password request, parsed. The new password is checked against the policy once
+/// the member (whose facts it must not resemble) is known.
+struct Change {
+    new_password: Password,
+    current_password: Option<Password>,
+    revoke_other_sessions: bool,
+}
+
+fn parse(app: &App, req: &Request) -> Result<Change, ApiError> {
+    let body: ChangeBody = http::parse_json(req)?;
+    let max = app.config.password_max_length;
+    let new_password = match body.new_password.as_deref() {
+        None => Err(FieldViolation::new(
+            "newPassword",
+            "REQUIRED_FIELD_MISSING",
+            "newPassword is required.",
+        )),
+        Some(raw) => Password::parse(raw, "newPassword", max),
+    };
+    // An empty currentPassword is the same as none: forms send the field they show.
+    let current_password = match body.current_password.as_deref() {
+        None | Some("") => Ok(None),
+        Some(raw) => Password::parse(raw, "currentPassword", max).map(Some),
+    };
+    match (new_password, current_password) {
+        (Ok(new_password), Ok(current_password)) => Ok(Change {
+            new_password,
+            current_password,
+            revoke_other_sessions: body.revoke_other_sessions.unwrap_or(false),
+        }),
+        (n, c) => Err(ApiError::Validation(
+            [n.err(), c.err()].into_iter().flatten().collect(),
+        )),
+    }
+}
+
+fn attempt_policy(app: &App) -> Policy {
+    let l = &app.config.lockout;
+    Policy {
+        window_ms: l.failure_window * 1000,
+        limit: l.change_password_max_attempts,
+        lock: None,
+    }
+}
+
+/// 409: the password changed between this request's read and its write.
+fn changed_meanwhile() -> ApiError {
+    ApiError::Application {
+        status: 409,
+        code: "CONCURRENT_MODIFICATION",
+        message: "The password was changed by another request; try again.",
+        data: json!({}),
+        retry_after: None,
+    }
+}
+
+pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
+    let ip = http::client_ip(&req);
+    let result = change_password(app, &req, &ip).await;
+    let traffic = app.requests.take();
+    tracing::debug!(
+        event = "change_password_traffic",
+        dynamodb_requests = traffic.requests,
+        round_trips = traffic.round_trips
+    );
+    match result {
+        Ok(resp) => resp,
+        Err(e) => http::error_response(&e, &request_id),
+    }
+}
+
+pub async fn change_password(
+    app: &App,
+    req: &Request,
+    ip: &str,
+) -> Result<Response<Body>, ApiError> {
+    http::check_size(req).inspect_err(|_| audit(EVENT, "invalid_request", None, ip))?;
+
+    // Stage 1: who is calling.
+    let Some(Caller { session, via }) = auth::authenticate(app, req).await? else {
+        audit(EVENT, "unauthenticated", None, ip);
+        return Err(ApiError::unauthenticated());
+    };
+    let member_id = session.member_id.as_str();
+    if via == Credential::Cookie && !http::is_json(req) {
+        audit(EVENT, "cookie_without_json", Some(member_id), ip);
+        return Err(ApiError::unsupported_media_type());
+    }
+    let change =
+        parse(app, req).inspect_err(|_| audit(EVENT, "invalid_request", Some(member_id), ip))?;
+    let now = app.clock.now_ms();
+
+    // Stage 2: count the attempt, read the member and, if asked, list its sessions, at once.
+    let counter = lockout::member_key("chpw", member_id);
+    let sessions = async {
+        if change.revoke_other_sessions {
+            app.sessions.ids_of_member(member_id).await
+        } else {
+            Ok(vec![])
+        }
+    };
+    let (attempt, member, sessions) = tokio::join!(
+        app.counters.count(&counter, attempt_policy(app), now),
+        app.members.get(&session.email_key),
+        sessions,
+    );
+    let (attempt, member, sessions) = (attempt?, member?, sessions?);
+    let member = match member {
+        // The email may since belong to another member (deleted and registered again).
+        Some(m) if m.member_id == member_id => m,
+        _ => {
+            audit(EVENT, "unauthenticated", Some(member_id), ip);
+            return Err(ApiError::unauthenticated());
+        }
+    };
+    let window_start = match attempt {
+        Attempt::Refused { retry_after, .. } => {
+            audit(EVENT, "throttled", Some(member_id), ip);
+            return Err(ApiError::throttled(retry_after));
+        }
+        Attempt::Admitted { window_start, .. } => window_start,
+    };
+    if member.status != Status::Active {
+        audit(EVENT, "not_active", Some(member_id), ip);
+        return Err(match member.status {
+            Status::Blocked => ApiError::member_blocked(),
+            _ => ApiError::permission_denied(),
+        });
+    }
+
+    // The decision that needs no argon2: is the current password required, is the new one good.
+    let mut violations = vec![];
+    let recent = now - session.created_at < app.config.reauth_window_seconds * 1000;
+    if change.current_password.is_none() && member.password_hash.is_some() && !recent {
+        violations.push(FieldViolation::new(
+            "currentPassword",
+            "REQUIRED_FIELD_MISSING",
+            "currentPassword is required: this session was not created recently.",
+        ));
+    }
+    violations.extend(PasswordPolicy::from_config(&app.config).violations(
+        &change.new_password,
+        "newPassword",
+        &personal_info(&member),
+    ));
+    if !violations.is_empty() {
+        if let Err(e) = app.counters.refund(&counter, window_start).await {
+            tracing::warn!(event = "change_password_refund_failed", error = %e);
+        }
+        let outcome = if violations.iter().any(|v| v.field == "newPassword") {
+            "weak_password"
+        } else {
+            "reauthentication_required"
+        };
+        audit(EVENT, outcome, Some(member_id), ip);
+        return Err(ApiError::Validation(violations));
+    }
+    if let Some(current) = &change.current_password {
+        let verified = app
+            .hasher
+            .verify(current, member.password_hash.as_deref())
+            .await;
+        if !verified.matches {
+            audit(EVENT, "invalid_credentials", Some(member_id), ip);
+            return Err(ApiError::invalid_credentials());
+        }
+    }
+    let new_hash = app.hasher.hash(&change.new_password).await?;
+
+    // Stage 3: store the new hash and revoke the other sessions, at once.
+    let (stored, revoked) = tokio::join!(
+        app.members.change_password_hash(&member, &new_hash, now),
+        app.sessions
+            .revoke_all_but(&sessions, &session.session_id, now),
+    );
+    let revoked = revoked?;
+    match stored? {
+        PasswordChange::Changed(_) => {
+            audit(EVENT, "success", Some(member_id), ip);
+            tracing::info!(event = "sessions_revoked", member_id, count = revoked);
+            Ok(http::json_response(
+                200,
+                &json!({ "revokedSessions": revoked }),
+            ))
+        }
+        PasswordChange::Stale => {
+            audit(EVENT, "conflict", Some(member_id), ip);
+            Err(changed_meanwhile())
+        }
+    }
+}
+
+/// The member's facts the new password must not be built from.
+fn personal_info(member: &Member) -> PersonalInfo<'_> {
+    PersonalInfo {
+        email_local_part: member
+            .email_key
+            .rsplit_once('@')
+            .map_or("", |(local, _)| local),
+        first_name: member.profile.first_name.as_deref(),
+        last_name: member.profile.last_name.as_deref(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

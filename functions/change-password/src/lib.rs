@@ -1,0 +1,4 @@
+//! The change-password function as a library, so its binary, tests and benchmark share one
+//! handler.
+
+pub mod handler;

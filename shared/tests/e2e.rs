@@ -168,3 +168,210 @@ async fn login_over_http_answers_as_the_contract_says_and_logs_no_secret() {
         ],
     );
 }
+
+async fn post_form(path: &str, form: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Value) {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    post(
+        path,
+        &body,
+        &[("content-type", "application/x-www-form-urlencoded")],
+    )
+    .await
+}
+
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const SESSION_TYPE: &str = "urn:x-member-auth:token-type:session";
+
+#[tokio::test]
+#[ignore = "needs the local stack: scripts/test runs it"]
+async fn a_member_registers_gets_tokens_changes_password_and_logs_out_over_http() {
+    let email = unique("reg");
+    let first = "violet harbour lantern 42";
+    let second = "quiet meadow orchestra 97";
+
+    let (status, headers, body) = post(
+        "/v2/register",
+        &json!({"loginId": {"email": email}, "password": first, "profile": {"firstName": "Reg"}})
+            .to_string(),
+        &[JSON],
+    )
+    .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("SUCCESS")),
+        "{body}"
+    );
+    assert!(
+        headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("__Host-session=")
+    );
+    let member_id = body["identity"]["id"].as_str().unwrap().to_owned();
+    let (status, _, body) = post(
+        "/v2/register",
+        &json!({"loginId": {"email": email}, "password": first}).to_string(),
+        &[JSON],
+    )
+    .await;
+    assert_eq!(
+        (status, body["details"]["applicationError"]["code"].as_str()),
+        (409, Some("DUPLICATE_EMAIL"))
+    );
+
+    let (status, _, body) = post(
+        "/v2/login",
+        &json!({"loginId": {"email": email}, "password": first}).to_string(),
+        &[JSON],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let session = body["sessionToken"].as_str().unwrap().to_owned();
+
+    // sessionToken → access + refresh token, then one rotation.
+    let (status, headers, tokens) = post_form(
+        "/oauth2/token",
+        &[
+            ("grant_type", EXCHANGE),
+            ("subject_token", &session),
+            ("subject_token_type", SESSION_TYPE),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(headers.get("cache-control").unwrap(), "no-store");
+    assert_eq!(tokens["token_type"], "Bearer");
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (status, _, rotated) = post_form(
+        "/oauth2/token",
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(status, 200, "{rotated}");
+    let access = rotated["access_token"].as_str().unwrap().to_owned();
+    let refresh2 = rotated["refresh_token"].as_str().unwrap().to_owned();
+
+    // The access token verifies with nothing but the published JWKS.
+    let jwks: jsonwebtoken::jwk::JwkSet = http()
+        .get(format!("{}/.well-known/jwks.json", base()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(&access).unwrap();
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("the signing key is published");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&[std::env::var("AUDIENCE").unwrap()]);
+    validation.set_issuer(&[std::env::var("ISSUER").unwrap()]);
+    let claims = jsonwebtoken::decode::<Value>(
+        &access,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(claims["sub"], member_id.as_str());
+
+    // Change the password with the access token; the old one stops working.
+    let (status, _, body) = post(
+        "/v2/change-password",
+        &json!({"currentPassword": first, "newPassword": second}).to_string(),
+        &[JSON, ("authorization", &format!("Bearer {access}"))],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let login = |p: &str| json!({"loginId": {"email": email}, "password": p}).to_string();
+    assert_eq!(post("/v2/login", &login(first), &[JSON]).await.0, 401);
+    assert_eq!(post("/v2/login", &login(second), &[JSON]).await.0, 200);
+
+    // Logout (SPA form) ends the session and its refresh family; the cookie is cleared.
+    let (status, headers, body) = post(
+        "/v1/logout",
+        "{}",
+        &[
+            JSON,
+            ("accept", "application/json"),
+            ("authorization", &format!("Bearer {session}")),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["redirectUrl"], Value::Null);
+    let cleared = headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        cleared.starts_with("__Host-session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    let (status, _, body) = post_form(
+        "/oauth2/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh2),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _, body) = post_form(
+        "/oauth2/token",
+        &[
+            ("grant_type", EXCHANGE),
+            ("subject_token", &session),
+            ("subject_token_type", SESSION_TYPE),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    let logs = logs_mentioning(&member_id).await;
+    assert_no_secret(
+        &logs,
+        &[first, second, &session, &refresh, &refresh2, &access],
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: scripts/test runs it"]
+async fn logout_by_link_redirects_only_to_the_allowlist_over_http() {
+    let ok = "https://app.example.com/signed-out";
+    let resp = http()
+        .get(format!(
+            "{}/v1/logout?postLogoutRedirectUri={}",
+            base(),
+            url::form_urlencoded::byte_serialize(ok.as_bytes()).collect::<String>()
+        ))
+        .header("cookie", "__Host-session=st_garbage.garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 302);
+    assert_eq!(resp.headers().get("location").unwrap(), ok);
+    assert!(
+        resp.headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let resp = http()
+        .get(format!("{}/v1/logout?postLogoutRedirectUri=https%3A%2F%2Fapp.example.com.evil.test%2Fsigned-out", base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(resp.headers().get("location").is_none());
+}

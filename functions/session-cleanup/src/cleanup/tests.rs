@@ -690,3 +690,107 @@ fn the_look_back_setting_is_checked_and_named() {
         assert_eq!(e.var, "CLEANUP_LOOKBACK_HOURS", "{bad}");
     }
 }
+
+std::thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The log lines written on this thread since `capture_logs`.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Writes to the capture of the thread that logs, if it has one.
+struct ThreadSink;
+
+impl std::io::Write for ThreadSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|c| {
+            if let Some(cap) = &*c.borrow() {
+                cap.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures this thread's log lines (a `#[tokio::test]` runs its whole test on one thread).
+/// The subscriber is the process's global one: a scoped subscriber misses callsites that
+/// other tests' threads register first, with no subscriber, while it is in place.
+fn capture_logs() -> Captured {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(|| ThreadSink)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+    });
+    let cap = Captured::default();
+    CAPTURE.with(|c| *c.borrow_mut() = Some(cap.clone()));
+    cap
+}
+
+#[tokio::test]
+async fn a_run_logs_its_report_and_nothing_of_what_the_items_held() {
+    let f = Fixture::new().await;
+    f.live(10).await;
+    let (expired, refresh) = f.expired(12, 2).await;
+    // The stored hashes (session and refresh) of every item the run will delete.
+    let mut stored = vec![];
+    for item in f.t.items(&f.t.tables.sessions).await {
+        for attr in ["tokenHash", crate::garbage::REFRESH_ATTRIBUTE] {
+            if let Some(v) = item.get(attr).and_then(|v| v.as_s().ok()) {
+                stored.push(v.clone());
+            }
+        }
+    }
+    assert!(stored.len() > expired.len());
+    let logs = capture_logs();
+
+    let report = handle(
+        &f.c,
+        LambdaEvent::new(scheduled_event(), context(Duration::from_secs(30))),
+    )
+    .await
+    .unwrap();
+
+    let text = logs.text();
+    for secret in &stored {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a log line holds a stored hash"
+        );
+    }
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["fields"]["event"] == "session_cleanup")
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{}",
+        text.lines()
+            .filter(|l| !l.contains("\"DEBUG\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let fields = &lines[0]["fields"];
+    assert_eq!(fields["outcome"], "ok");
+    assert_eq!(fields["deleted_sessions"], expired.len() as u64);
+    assert_eq!(fields["deleted_refresh_tokens"], refresh);
+    assert_eq!(fields["remaining"], false);
+    let logged: serde_json::Value =
+        serde_json::from_str(fields["report"].as_str().unwrap()).unwrap();
+    assert_eq!(logged, serde_json::to_value(report).unwrap());
+}

@@ -52,13 +52,17 @@ async fn main() {
     let t = testing::app_with(&[("LOGOUT_REDIRECT_ALLOWLIST", ALLOWED)]).await;
     let member = t.member("bench@example.com", None, Status::Active).await;
     let mut tokens = vec![];
-    for _ in 0..RUNS * 2 {
+    let mut access_tokens = vec![];
+    for i in 0..RUNS * 3 {
         let s = t
             .app
             .sessions
             .create(&member, t.app.clock.now_ms(), 3600)
             .await
             .expect("session stored");
+        if i >= RUNS * 2 {
+            access_tokens.push(t.access_token(&s.session));
+        }
         tokens.push(s.token);
     }
     t.app.requests.take();
@@ -66,9 +70,10 @@ async fn main() {
         "/v1/logout?postLogoutRedirectUri={}",
         url::form_urlencoded::byte_serialize(ALLOWED.as_bytes()).collect::<String>()
     );
-    let scenarios: [(&str, usize); 5] = [
+    let scenarios: [(&str, usize); 6] = [
         ("cookie, live session", 0),
         ("bearer + redirect", 1),
+        ("access token (EdDSA)", 4),
         ("again (already ended)", 0),
         ("unknown session", 2),
         ("no credential", 3),
@@ -102,6 +107,16 @@ async fn main() {
                         "cookie",
                         &format!("__Host-session=st_unknown{i}.{}", "s".repeat(43)),
                     )],
+                    "",
+                    "10.0.0.1",
+                ),
+                4 => request(
+                    "POST",
+                    "/v1/logout",
+                    &[
+                        ("authorization", &format!("Bearer {}", access_tokens[i])),
+                        ("accept", "application/json"),
+                    ],
                     "",
                     "10.0.0.1",
                 ),

@@ -1032,3 +1032,83 @@ async fn an_access_token_logs_out_its_session_and_every_token_of_that_session_di
         "the session token cannot be exchanged any more"
     );
 }
+
+#[tokio::test]
+async fn after_logout_the_token_endpoint_and_change_password_refuse_every_credential_of_it() {
+    use token::handler::{REFRESH_GRANT, TOKEN_EXCHANGE_GRANT, TOKEN_PATH};
+    let t = app().await;
+    let (_, session_token) = signed_in(&t).await;
+    let token_endpoint = |pairs: Vec<(&str, String)>| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        let req = request(
+            "POST",
+            TOKEN_PATH,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            &body,
+            IP,
+        );
+        let app = &t.app;
+        async move { answer(token::handler::handle(app, req, "req-test".into()).await) }
+    };
+    let exchange = || {
+        token_endpoint(vec![
+            ("grant_type", TOKEN_EXCHANGE_GRANT.into()),
+            ("subject_token", session_token.clone()),
+            (
+                "subject_token_type",
+                shared::token::SESSION_TOKEN_TYPE.into(),
+            ),
+        ])
+    };
+    let refresh = |rt: &str| {
+        token_endpoint(vec![
+            ("grant_type", REFRESH_GRANT.into()),
+            ("refresh_token", rt.to_owned()),
+        ])
+    };
+    let change_password = |auth: (&str, String)| {
+        let req = request(
+            "POST",
+            "/v2/change-password",
+            &[(auth.0, auth.1.as_str()), JSON],
+            &json!({"newPassword": "a brand new passphrase for ann"}).to_string(),
+            IP,
+        );
+        let app = &t.app;
+        async move { answer(change_password::handler::handle(app, req, "req-test".into()).await) }
+    };
+
+    // Before: an exchange, then a refresh, so the session has a rotated and a current token.
+    let granted = exchange().await;
+    assert_eq!(granted.status, 200, "{}", granted.text);
+    let access = granted.json["access_token"].as_str().unwrap().to_owned();
+    let rotated = granted.json["refresh_token"].as_str().unwrap().to_owned();
+    let refreshed = refresh(&rotated).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    let current = refreshed.json["refresh_token"].as_str().unwrap().to_owned();
+
+    let a = send(&t, get("", &[("cookie", &cookie(&session_token))])).await;
+    assert_eq!(a.status, 200);
+
+    let a = exchange().await;
+    assert_eq!((a.status, &a.json["error"]), (400, &json!("invalid_grant")));
+    for rt in [&current, &rotated] {
+        let a = refresh(rt).await;
+        assert_eq!(
+            (a.status, &a.json["error"]),
+            (400, &json!("invalid_grant")),
+            "{}",
+            a.text
+        );
+    }
+    for auth in [
+        ("authorization", bearer(&session_token)),
+        ("cookie", cookie(&session_token)),
+        ("authorization", bearer(&access)),
+    ] {
+        let a = change_password(auth.clone()).await;
+        assert_eq!((a.status, a.code()), (401, "UNAUTHENTICATED"), "{auth:?}");
+    }
+}

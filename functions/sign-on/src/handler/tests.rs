@@ -167,30 +167,38 @@ async fn a_new_email_becomes_an_active_member_with_a_working_session_and_no_pass
 }
 
 #[tokio::test]
-async fn a_signed_on_member_has_no_password_until_one_is_set_and_then_logs_in_with_it() {
-    // change-password is not in this tree yet: the first password is stored directly, as the
-    // change-password flow would, to show a sign-on member is an ordinary member for login.
+async fn a_signed_on_member_sets_a_first_password_at_change_password_and_then_logs_in() {
     let t = app().await;
     let a = sign_on(&t, &body("sso@example.com")).await;
     assert_eq!(a.status, 200);
+    let token = a.json["sessionToken"].as_str().unwrap().to_owned();
     let a = login(&t, "sso@example.com", PASSWORD).await;
     assert_eq!(
         (a.status, a.code()),
         (401, "INVALID_CREDENTIALS"),
         "no password yet"
     );
-    let password = shared::password::Password::parse(PASSWORD, "p", 128).unwrap();
-    let hash = t.app.hasher.hash(&password).await.unwrap();
-    t.client
-        .update_item()
-        .table_name(&t.tables.members)
-        .key("emailKey", shared::dynamo::s("sso@example.com"))
-        .update_expression("SET passwordHash = :h")
-        .condition_expression("attribute_not_exists(passwordHash)")
-        .expression_attribute_values(":h", shared::dynamo::s(hash))
-        .send()
-        .await
-        .unwrap();
+    // Past the re-authentication window: only "no password yet" spares currentPassword.
+    t.app
+        .clock
+        .advance_secs(t.app.config.reauth_window_seconds + 1);
+    let auth = format!("Bearer {token}");
+    let req = testing::request(
+        "POST",
+        "/v2/change-password",
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ],
+        &json!({"newPassword": PASSWORD}).to_string(),
+        IP,
+    );
+    let a = answer(change_password::handler::handle(&t.app, req, "req-chpw".into()).await);
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(
+        authenticated_member(&t, &token).await.is_some(),
+        "the sign-on session stays valid"
+    );
     let a = login(&t, "sso@example.com", PASSWORD).await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["state"], "SUCCESS");
@@ -849,22 +857,36 @@ async fn a_member_blocked_between_the_two_round_trips_is_refused_and_its_new_ses
 #[tokio::test]
 async fn a_sign_on_takes_at_most_two_sequential_round_trips() {
     let t = app().await;
-    let mut b = body("rt@example.com");
-    b["profile"] = json!({"firstName": "Rita"});
-    let cases = [
-        ("new member", (2, 2)),
-        ("existing member, profile merged", (3, 2)),
-    ];
-    for (name, expected) in cases {
-        let req = with_key(&b.to_string(), Some(KEY));
-        assert!(super::sign_on(&t.app, &req, IP).await.is_ok(), "{name}");
+    let with_name = |name: &str| {
+        let mut b = body("rt@example.com");
+        b["profile"] = json!({ "firstName": name });
+        with_key(&b.to_string(), Some(KEY))
+    };
+    assert!(super::sign_on(&t.app, &with_name("Rita"), IP).await.is_ok());
+    let traffic = t.app.requests.take();
+    assert_eq!(
+        (traffic.requests, traffic.round_trips),
+        (2, 2),
+        "new member: {traffic:?}"
+    );
+    // The merge and the session are sent together. The interceptor times a request from its
+    // first poll, so on a loaded machine a request whose answer is already waiting can finish
+    // before its partner starts (1 run in 100 in the benchmark); a sequential implementation
+    // never shows 2, so one run of 2 among a few settles it.
+    let mut seen = vec![];
+    for name in ["Rae", "Ria", "Roo"] {
+        assert!(super::sign_on(&t.app, &with_name(name), IP).await.is_ok());
         let traffic = t.app.requests.take();
         assert_eq!(
-            (traffic.requests, traffic.round_trips),
-            expected,
-            "{name}: {traffic:?}"
+            traffic.requests, 3,
+            "existing member, profile merged: {traffic:?}"
         );
+        seen.push(traffic.round_trips);
+        if traffic.round_trips == 2 {
+            break;
+        }
     }
+    assert_eq!(seen.last(), Some(&2), "merge and session overlap: {seen:?}");
     let req = with_key(&body("rt@example.com").to_string(), Some(KEY));
     assert!(super::sign_on(&t.app, &req, IP).await.is_ok());
     let traffic = t.app.requests.take();
@@ -1017,4 +1039,15 @@ async fn the_event_fixtures_do_what_their_names_say_with_the_development_configu
     let t = app_with(&[("SIGN_ON_ALLOWED_PRINCIPALS", ROLE)]).await;
     let a = call(&t, fixture("sign-on-new.json")).await;
     assert_eq!((a.status, a.code()), (403, "PERMISSION_DENIED"));
+}
+
+#[test]
+fn the_readme_shows_the_development_key_whose_hash_dev_env_configures() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let key = readme
+        .split(|c: char| c.is_whitespace() || c == '\'')
+        .find(|w| w.starts_with("sok_dev"))
+        .expect("the README shows the development key");
+    assert_eq!(sha256_hex(key.as_bytes()), dev_key_hashes());
 }

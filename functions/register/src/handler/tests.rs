@@ -94,10 +94,7 @@ async fn a_new_email_gets_an_active_member_a_session_and_the_cookie() {
     );
     assert_eq!(members[0]["status"].as_s().unwrap(), "ACTIVE");
     let hash = members[0]["passwordHash"].as_s().unwrap();
-    assert!(
-        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-        "{hash}"
-    );
+    assert!(hash.starts_with("$argon2id$v=19$m="), "{hash}");
     assert!(!format!("{members:?}").contains(PASSWORD));
 
     // The token opens a session of that member, and the password logs in.

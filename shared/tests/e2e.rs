@@ -375,3 +375,56 @@ async fn logout_by_link_redirects_only_to_the_allowlist_over_http() {
     assert_eq!(resp.status().as_u16(), 400);
     assert!(resp.headers().get("location").is_none());
 }
+
+/// The development key whose hash dev.env configures (README); a dev-only value.
+const DEV_SIGN_ON_KEY: &str = "sok_dev-only-key-for-local-development-never-deploy";
+
+#[tokio::test]
+#[ignore = "needs the local stack: scripts/test runs it"]
+async fn a_trusted_server_signs_a_member_on_over_http() {
+    let email = unique("sso");
+    let body = json!({"loginId": {"email": email}, "profile": {"firstName": "Sam"}}).to_string();
+    let (status, _, answer) = post("/v2/sign-on", &body, &[JSON]).await;
+    assert_eq!(
+        (
+            status,
+            answer["details"]["applicationError"]["code"].as_str()
+        ),
+        (401, Some("UNAUTHENTICATED"))
+    );
+    let auth = format!("Bearer {DEV_SIGN_ON_KEY}");
+    let (status, _, first) = post("/v2/sign-on", &body, &[JSON, ("authorization", &auth)]).await;
+    assert_eq!(
+        (status, first["created"].as_bool()),
+        (200, Some(true)),
+        "{first}"
+    );
+    let (status, _, again) = post("/v2/sign-on", &body, &[JSON, ("authorization", &auth)]).await;
+    assert_eq!(
+        (status, again["created"].as_bool()),
+        (200, Some(false)),
+        "{again}"
+    );
+    assert_eq!(first["identity"]["id"], again["identity"]["id"]);
+    // The session it returns is a working session.
+    let session = again["sessionToken"].as_str().unwrap();
+    let (status, _, tokens) = post_form(
+        "/oauth2/token",
+        &[
+            ("grant_type", EXCHANGE),
+            ("subject_token", session),
+            ("subject_token_type", SESSION_TYPE),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let logs = logs_mentioning(first["identity"]["id"].as_str().unwrap()).await;
+    assert_no_secret(
+        &logs,
+        &[
+            DEV_SIGN_ON_KEY,
+            session,
+            first["sessionToken"].as_str().unwrap(),
+        ],
+    );
+}

@@ -326,3 +326,92 @@ pub async fn dead_url() -> String {
     drop(listener);
     format!("http://{addr}/siteverify")
 }
+
+/// An event fixture from `events/`, as its function receives it.
+pub fn fixture(name: &str) -> Request {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/").to_owned() + name;
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Every log line (JSON, debug and up) written on this thread while it lives.
+///
+/// One global subscriber is installed for the whole test binary and writes each event into
+/// the buffer of the thread that emitted it, if that thread is capturing. (A thread-scoped
+/// subscriber would miss events: tracing caches per call site that "nobody is interested"
+/// when another test's thread hits the site first.)
+pub struct LogCapture {
+    buf: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+thread_local! {
+    static CAPTURING: std::cell::RefCell<Option<Arc<std::sync::Mutex<Vec<u8>>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+struct ThreadSink;
+
+impl std::io::Write for ThreadSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        CAPTURING.with(|c| {
+            if let Some(buf) = &*c.borrow() {
+                buf.lock().expect("log buffer").extend_from_slice(bytes);
+            }
+        });
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    pub fn start() -> Self {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_writer(|| ThreadSink)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in a test binary");
+        });
+        let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+        CAPTURING.with(|c| *c.borrow_mut() = Some(buf.clone()));
+        Self { buf }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().expect("log buffer")).into_owned()
+    }
+
+    /// The captured lines that parse as JSON.
+    pub fn lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        CAPTURING.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+/// Order statistics for the benchmarks.
+pub mod stats {
+    use std::time::Duration;
+
+    pub fn median(mut v: Vec<Duration>) -> Duration {
+        v.sort();
+        v.get(v.len() / 2).copied().unwrap_or_default()
+    }
+
+    pub fn p90(mut v: Vec<Duration>) -> Duration {
+        v.sort();
+        v.get(v.len() * 9 / 10).copied().unwrap_or_default()
+    }
+}

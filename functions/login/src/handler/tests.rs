@@ -1,11 +1,11 @@
 //! Login against DynamoDB Local, through the handler as Lambda calls it.
 
-use std::sync::{Arc, Mutex};
-
 use base64::Engine;
 use serde_json::{Value, json};
 use shared::member::Status;
-use shared::testing::{self, ACCEPTED, Answer, FakeSiteverify, TestApp, answer, post_json};
+use shared::testing::{
+    self, ACCEPTED, Answer, FakeSiteverify, LogCapture, TestApp, answer, post_json,
+};
 
 const PASSWORD: &str = "correct horse battery staple";
 const IP: &str = "203.0.113.7";
@@ -477,40 +477,17 @@ async fn an_unreachable_dynamodb_gives_503_with_retry_after_and_no_details() {
     assert_eq!(t.app.hasher.verifications(), 0);
 }
 
-/// Collects every log line written while it is the default subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_record_every_decision_and_no_secret() {
     let t = testing::app().await;
     t.member("ann@example.com", Some(PASSWORD), Status::Active)
         .await;
-    let logs = Captured::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Other tests' threads may have cached "no subscriber wants this" for the callsites.
-    tracing::callsite::rebuild_interest_cache();
+    let logs = LogCapture::start();
     let ok = login(&t, &body("ann@example.com", PASSWORD)).await;
     let bad = login(&t, &body("ann@example.com", "wrong password here")).await;
     assert_eq!((ok.status, bad.status), (200, 401));
     let token = ok.json["sessionToken"].as_str().unwrap();
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     for secret in [
         PASSWORD,
         "wrong password here",
@@ -519,9 +496,9 @@ async fn logs_record_every_decision_and_no_secret() {
     ] {
         assert!(!text.contains(secret), "a log line holds a secret");
     }
-    let decisions: Vec<Value> = text
+    let decisions: Vec<Value> = logs
         .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .into_iter()
         .filter(|v| v["fields"]["event"] == "login")
         .collect();
     let outcomes: Vec<&str> = decisions
@@ -534,12 +511,6 @@ async fn logs_record_every_decision_and_no_secret() {
             .iter()
             .all(|d| d["fields"]["client_ip"] == IP && d["fields"]["member_id"] != "")
     );
-}
-
-fn fixture(name: &str) -> lambda_http::Request {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/");
-    let text = std::fs::read_to_string(format!("{path}{name}")).unwrap();
-    lambda_http::request::from_str(&text).unwrap()
 }
 
 #[tokio::test]
@@ -555,7 +526,7 @@ async fn the_event_fixtures_do_what_their_names_say() {
         .await;
     let run = |name: &'static str| {
         let app = t.app.clone();
-        async move { answer(super::handle(&app, fixture(name), "r".into()).await) }
+        async move { answer(super::handle(&app, testing::fixture(name), "r".into()).await) }
     };
     assert_eq!(run("login-success.json").await.json["state"], "SUCCESS");
     for _ in 0..3 {

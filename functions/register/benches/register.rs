@@ -35,8 +35,13 @@ fn report(name: &str, samples: &[Sample]) {
     let col = |f: &dyn Fn(&Sample) -> Duration| samples.iter().map(f).collect::<Vec<_>>();
     let max_rt = samples.iter().map(|s| s.round_trips).max().unwrap_or(0);
     let max_req = samples.iter().map(|s| s.requests).max().unwrap_or(0);
+    // How many samples had each number of sequential round trips.
+    let mut histogram = std::collections::BTreeMap::new();
+    for s in samples {
+        *histogram.entry(s.round_trips).or_insert(0) += 1;
+    }
     println!(
-        "register {name:<9} runs={RUNS} handler median={:?} p90={:?} | argon2 hash median={:?} | handler minus hashing median={:?} p90={:?} | dynamodb wait median={:?} | own compute median={:?} | dynamodb requests={max_req} sequential round trips={max_rt}",
+        "register {name:<9} runs={RUNS} handler median={:?} p90={:?} | argon2 hash median={:?} | handler minus hashing median={:?} p90={:?} | dynamodb wait median={:?} | own compute median={:?} | dynamodb requests={max_req} sequential round trips max={max_rt} (round trips: samples {histogram:?})",
         median(col(&|s| s.handler)),
         p90(col(&|s| s.handler)),
         median(col(&|s| s.argon2)),

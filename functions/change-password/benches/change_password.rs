@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use shared::member::Status;
+use shared::testing::stats::{median, p90};
 use shared::testing::{self, request};
 
 const RUNS: usize = 50;
@@ -25,16 +26,6 @@ struct Sample {
     dynamodb: Duration,
     requests: usize,
     round_trips: usize,
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn p90(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() * 9 / 10]
 }
 
 fn report(name: &str, samples: &[Sample]) {

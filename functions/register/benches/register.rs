@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use shared::testing::stats::{median, p90};
 use shared::testing::{self, post_json};
 
 const RUNS: usize = 100;
@@ -19,16 +20,6 @@ struct Sample {
     dynamodb: Duration,
     requests: usize,
     round_trips: usize,
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn p90(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() * 9 / 10]
 }
 
 fn report(name: &str, samples: &[Sample]) {

@@ -1,7 +1,5 @@
 //! Change password against DynamoDB Local, through the handler as Lambda calls it.
 
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Value, json};
 use shared::member::{Member, Status};
 use shared::session::SessionToken;
@@ -757,33 +755,11 @@ async fn an_unreachable_dynamodb_gives_503_with_retry_after_and_no_details() {
     );
 }
 
-/// Collects every log line written while it is the default subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_record_every_decision_and_no_secret() {
     let t = testing::app().await;
     let (m, token) = ann(&t).await;
-    let logs = Captured::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let logs = testing::LogCapture::start();
     let none = change(&t, Auth::None, &json!({"newPassword": NEW_PASSWORD})).await;
     let wrong = change(
         &t,
@@ -807,7 +783,7 @@ async fn logs_record_every_decision_and_no_secret() {
         [none.status, wrong.status, weak.status, ok.status],
         [401, 401, 400, 200]
     );
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     for secret in [
         PASSWORD,
         NEW_PASSWORD,
@@ -844,19 +820,13 @@ async fn logs_record_every_decision_and_no_secret() {
     );
 }
 
-fn fixture(name: &str) -> lambda_http::Request {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/");
-    let text = std::fs::read_to_string(format!("{path}{name}")).unwrap();
-    lambda_http::request::from_str(&text).unwrap()
-}
-
 #[tokio::test]
 async fn the_event_fixtures_do_what_their_names_say() {
     let t = testing::app().await;
     let (m, first) = ann(&t).await;
     // The fixtures carry the session token of a session this test stores for ann: a copy of
     // her first session under the fixture's id and secret.
-    let req = fixture("change-password.json");
+    let req = testing::fixture("change-password.json");
     let raw = shared::http::bearer(&req).unwrap();
     let parsed = SessionToken::parse(&raw).unwrap();
     let first_id = SessionToken::parse(&first).unwrap().session_id().to_owned();
@@ -872,14 +842,14 @@ async fn the_event_fixtures_do_what_their_names_say() {
         .unwrap();
     let other = session_of(&t, &m).await;
 
-    let weak = send(&t, fixture("change-password-weak.json")).await;
+    let weak = send(&t, testing::fixture("change-password-weak.json")).await;
     assert_eq!(
         (weak.status, weak.code()),
         (400, "TOO_COMMON"),
         "{}",
         weak.text
     );
-    let a = send(&t, fixture("change-password.json")).await;
+    let a = send(&t, testing::fixture("change-password.json")).await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["revokedSessions"], 2, "{}", a.text);
     assert!(!is_live(&t, &other).await && !is_live(&t, &first).await);

@@ -1,7 +1,5 @@
 //! Register against DynamoDB Local, through the handler as Lambda calls it.
 
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Value, json};
 use shared::member::Status;
 use shared::testing::{self, ACCEPTED, Answer, FakeSiteverify, TestApp, answer, post_json};
@@ -505,38 +503,16 @@ async fn an_unreachable_dynamodb_gives_503_with_retry_after_and_no_details() {
     assert_eq!(t.app.hasher.hash_time(), std::time::Duration::ZERO);
 }
 
-/// Collects every log line written while it is the default subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_record_every_decision_and_no_secret() {
     let t = testing::app().await;
-    let logs = Captured::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let logs = testing::LogCapture::start();
     let ok = register(&t, &body("ann@example.com", PASSWORD)).await;
     let dup = register(&t, &body("ann@example.com", "another long passphrase 7")).await;
     let weak = register(&t, &body("bob@example.com", "password1234")).await;
     assert_eq!((ok.status, dup.status, weak.status), (200, 409, 400));
     let token = ok.json["sessionToken"].as_str().unwrap();
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     for secret in [
         PASSWORD,
         "another long passphrase 7",
@@ -563,17 +539,12 @@ async fn logs_record_every_decision_and_no_secret() {
     );
 }
 
-fn fixture(name: &str) -> lambda_http::Request {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/");
-    let text = std::fs::read_to_string(format!("{path}{name}")).unwrap();
-    lambda_http::request::from_str(&text).unwrap()
-}
-
 #[tokio::test]
 async fn the_event_fixture_registers_once_and_then_finds_the_email_taken() {
     let t = testing::app().await;
-    let run =
-        || async { answer(super::handle(&t.app, fixture("register.json"), "r".into()).await) };
+    let run = || async {
+        answer(super::handle(&t.app, testing::fixture("register.json"), "r".into()).await)
+    };
     let a = run().await;
     assert_eq!(a.json["state"], "SUCCESS", "{}", a.text);
     assert_eq!(run().await.code(), "DUPLICATE_EMAIL");

@@ -68,4 +68,16 @@ impl App {
             tokens: None,
         })
     }
+
+    /// Logs (at debug) the DynamoDB requests and sequential round trips the flow just made,
+    /// and starts the record afresh for the next invocation.
+    pub fn log_traffic(&self, flow: &str) {
+        let traffic = self.requests.take();
+        tracing::debug!(
+            event = "dynamodb_traffic",
+            flow,
+            dynamodb_requests = traffic.requests,
+            round_trips = traffic.round_trips
+        );
+    }
 }

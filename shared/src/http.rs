@@ -174,6 +174,11 @@ pub fn error_response(err: &ApiError, request_id: &str) -> Response<Body> {
     resp
 }
 
+/// A flow's answer: its response, or the wire form of its error.
+pub fn respond(result: Result<Response<Body>, ApiError>, request_id: &str) -> Response<Body> {
+    result.unwrap_or_else(|e| error_response(&e, request_id))
+}
+
 /// Appends a header; values built here are always valid header text.
 pub fn with_header(mut resp: Response<Body>, name: &'static str, value: &str) -> Response<Body> {
     if let Ok(v) = http::HeaderValue::from_str(value) {

@@ -106,16 +106,8 @@ fn changed_meanwhile() -> ApiError {
 pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
     let ip = http::client_ip(&req);
     let result = change_password(app, &req, &ip).await;
-    let traffic = app.requests.take();
-    tracing::debug!(
-        event = "change_password_traffic",
-        dynamodb_requests = traffic.requests,
-        round_trips = traffic.round_trips
-    );
-    match result {
-        Ok(resp) => resp,
-        Err(e) => http::error_response(&e, &request_id),
-    }
+    app.log_traffic("change-password");
+    http::respond(result, &request_id)
 }
 
 pub async fn change_password(

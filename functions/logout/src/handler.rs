@@ -93,12 +93,7 @@ enum Outcome<'a> {
 
 pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
     let resp = respond(app, &req, &request_id).await;
-    let traffic = app.requests.take();
-    tracing::debug!(
-        event = "logout_traffic",
-        dynamodb_requests = traffic.requests,
-        round_trips = traffic.round_trips
-    );
+    app.log_traffic("logout");
     resp
 }
 

@@ -112,16 +112,8 @@ fn ip_policy(app: &App) -> Policy {
 pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
     let ip = http::client_ip(&req);
     let result = register(app, &req, &ip).await;
-    let traffic = app.requests.take();
-    tracing::debug!(
-        event = "register_traffic",
-        dynamodb_requests = traffic.requests,
-        round_trips = traffic.round_trips
-    );
-    match result {
-        Ok(resp) => resp,
-        Err(e) => http::error_response(&e, &request_id),
-    }
+    app.log_traffic("register");
+    http::respond(result, &request_id)
 }
 
 pub async fn register(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiError> {

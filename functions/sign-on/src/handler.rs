@@ -114,16 +114,8 @@ fn parse(app: &App, req: &Request) -> Result<SignOn, ApiError> {
 pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
     let ip = http::client_ip(&req);
     let result = sign_on(app, &req, &ip).await;
-    let traffic = app.requests.take();
-    tracing::debug!(
-        event = "sign_on_traffic",
-        dynamodb_requests = traffic.requests,
-        round_trips = traffic.round_trips
-    );
-    match result {
-        Ok(resp) => resp,
-        Err(e) => http::error_response(&e, &request_id),
-    }
+    app.log_traffic("sign-on");
+    http::respond(result, &request_id)
 }
 
 pub async fn sign_on(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiError> {

@@ -127,12 +127,7 @@ pub fn respond(result: Result<Response<Body>, Failure>, request_id: &str) -> Res
 pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
     let ip = http::client_ip(&req);
     let result = route(app, &req, &ip).await;
-    let traffic = app.requests.take();
-    tracing::debug!(
-        event = "token_traffic",
-        dynamodb_requests = traffic.requests,
-        round_trips = traffic.round_trips
-    );
+    app.log_traffic("token");
     respond(result, &request_id)
 }
 

@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use shared::member::Status;
+use shared::testing::stats::{median, p90};
 use shared::testing::{self, request};
 
 const RUNS: usize = 200;
@@ -17,16 +18,6 @@ struct Sample {
     dynamodb: Duration,
     requests: usize,
     round_trips: usize,
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn p90(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() * 9 / 10]
 }
 
 fn report(name: &str, samples: &[Sample]) {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use shared::secret::sha256_hex;
+use shared::testing::stats::{median, p90};
 use shared::testing::{self, TestApp};
 
 const RUNS: usize = 100;
@@ -19,16 +20,6 @@ struct Sample {
     dynamodb: Duration,
     requests: usize,
     round_trips: usize,
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn p90(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() * 9 / 10]
 }
 
 fn report(name: &str, samples: &[Sample]) {

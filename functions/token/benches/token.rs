@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use shared::member::Status;
+use shared::testing::stats::{median, p90};
 use shared::testing::{self, answer};
 use token::handler::{self, REFRESH_GRANT, TOKEN_EXCHANGE_GRANT, TOKEN_PATH};
 
@@ -20,16 +21,6 @@ struct Sample {
     dynamodb: Duration,
     requests: usize,
     round_trips: usize,
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn p90(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() * 9 / 10]
 }
 
 fn report(name: &str, samples: &[Sample]) {

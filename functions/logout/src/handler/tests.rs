@@ -1,11 +1,9 @@
 //! Logout against DynamoDB Local, through the handler as Lambda calls it.
 
-use std::sync::{Arc, Mutex};
-
 use lambda_http::Request;
 use serde_json::{Value, json};
 use shared::member::{Member, Status};
-use shared::testing::{self, Answer, TestApp, answer, request};
+use shared::testing::{self, Answer, LogCapture, TestApp, answer, request};
 
 const IP: &str = "203.0.113.9";
 const ALLOWED: &str = "https://app.example.com/signed-out";
@@ -824,33 +822,11 @@ async fn other_methods_are_refused_and_still_clear_the_cookie() {
     assert!(opens_a_session(&t, &token).await);
 }
 
-/// Collects every log line written while it is the default subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_record_the_decision_and_a_bounded_client_id_but_no_secret() {
     let t = app().await;
     let (m, token) = signed_in(&t).await;
-    let logs = Captured::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let logs = LogCapture::start();
 
     let client_id = format!("web\r\n{{\"event\":\"forged\"}}\u{7}{}", "z".repeat(10_000));
     let encoded: String = url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
@@ -867,7 +843,7 @@ async fn logs_record_the_decision_and_a_bounded_client_id_but_no_secret() {
     send(&t, get(&redirect_query(refused), &[])).await;
     send(&t, get("", &[])).await;
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     for secret in [
         token.as_str(),
         token.split_once('.').unwrap().1,

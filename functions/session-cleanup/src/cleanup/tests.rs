@@ -14,7 +14,7 @@ use shared::email::Email;
 use shared::lockout::{LockPolicy, Policy};
 use shared::member::{Member, Status};
 use shared::session::Session;
-use shared::testing::{self, TestApp};
+use shared::testing::{self, LogCapture, TestApp};
 use tokio::time::Instant;
 
 use super::*;
@@ -691,55 +691,6 @@ fn the_look_back_setting_is_checked_and_named() {
     }
 }
 
-std::thread_local! {
-    static CAPTURE: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
-}
-
-/// The log lines written on this thread since `capture_logs`.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-/// Writes to the capture of the thread that logs, if it has one.
-struct ThreadSink;
-
-impl std::io::Write for ThreadSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        CAPTURE.with(|c| {
-            if let Some(cap) = &*c.borrow() {
-                cap.0.lock().unwrap().extend_from_slice(buf);
-            }
-        });
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Captures this thread's log lines (a `#[tokio::test]` runs its whole test on one thread).
-/// The subscriber is the process's global one: a scoped subscriber misses callsites that
-/// other tests' threads register first, with no subscriber, while it is in place.
-fn capture_logs() -> Captured {
-    static INIT: std::sync::Once = std::sync::Once::new();
-    INIT.call_once(|| {
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(|| ThreadSink)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
-    });
-    let cap = Captured::default();
-    CAPTURE.with(|c| *c.borrow_mut() = Some(cap.clone()));
-    cap
-}
-
 #[tokio::test]
 async fn a_run_logs_its_report_and_nothing_of_what_the_items_held() {
     let f = Fixture::new().await;
@@ -755,7 +706,7 @@ async fn a_run_logs_its_report_and_nothing_of_what_the_items_held() {
         }
     }
     assert!(stored.len() > expired.len());
-    let logs = capture_logs();
+    let logs = LogCapture::start();
 
     let report = handle(
         &f.c,

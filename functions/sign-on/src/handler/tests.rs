@@ -1,13 +1,11 @@
 //! Sign-on against DynamoDB Local, through the handler as Lambda calls it.
 
-use std::sync::{Arc, Mutex};
-
 use base64::Engine;
 use lambda_http::Request;
 use serde_json::{Value, json};
 use shared::member::{Member, Status};
 use shared::secret::sha256_hex;
-use shared::testing::{self, Answer, TestApp, answer};
+use shared::testing::{self, Answer, LogCapture, TestApp, answer};
 
 const KEY: &str = "sok_test-only-key-0123456789abcdefghijklmnopqrstuvwxyzABCD";
 const IP: &str = "192.0.2.44";
@@ -922,32 +920,10 @@ async fn an_unreachable_dynamodb_gives_503_with_retry_after() {
     assert!(!a.text.contains("127.0.0.1"), "{}", a.text);
 }
 
-/// Collects every log line written while it is the default subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_record_each_decision_and_its_caller_but_never_the_key_or_token() {
     let t = app().await;
-    let logs = Captured::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let logs = LogCapture::start();
     let ok = sign_on(&t, &body("ann@example.com")).await;
     let again = sign_on(&t, &body("ann@example.com")).await;
     let wrong_key = format!("{KEY}x");
@@ -962,7 +938,7 @@ async fn logs_record_each_decision_and_its_caller_but_never_the_key_or_token() {
         (200, 200, 401, 400)
     );
     let token = ok.json["sessionToken"].as_str().unwrap();
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     for secret in [
         KEY,
         &KEY[4..],
@@ -972,9 +948,9 @@ async fn logs_record_each_decision_and_its_caller_but_never_the_key_or_token() {
     ] {
         assert!(!text.contains(secret), "a log line holds a secret");
     }
-    let decisions: Vec<Value> = text
+    let decisions: Vec<Value> = logs
         .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .into_iter()
         .filter(|v| v["fields"]["event"] == "sign_on")
         .collect();
     let outcomes: Vec<&str> = decisions
@@ -994,12 +970,6 @@ async fn logs_record_each_decision_and_its_caller_but_never_the_key_or_token() {
     assert!(decisions.iter().all(|d| d["fields"]["client_ip"] == IP));
 }
 
-fn fixture(name: &str) -> Request {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/");
-    let text = std::fs::read_to_string(format!("{path}{name}")).unwrap();
-    lambda_http::request::from_str(&text).unwrap()
-}
-
 /// `SIGN_ON_API_KEY_HASHES` as `dev.env` sets it for local development.
 fn dev_key_hashes() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../dev.env");
@@ -1017,7 +987,7 @@ async fn the_event_fixtures_do_what_their_names_say_with_the_development_configu
     let t = testing::app_with(&[("SIGN_ON_API_KEY_HASHES", &hashes)]).await;
     t.member("ann@example.com", Some(PASSWORD), Status::Active)
         .await;
-    let a = call(&t, fixture("sign-on-new.json")).await;
+    let a = call(&t, testing::fixture("sign-on-new.json")).await;
     assert_eq!(
         (a.status, a.json["created"].as_bool()),
         (200, Some(true)),
@@ -1025,7 +995,7 @@ async fn the_event_fixtures_do_what_their_names_say_with_the_development_configu
         a.text
     );
     assert_eq!(a.json["identity"]["email"]["isVerified"], true);
-    let a = call(&t, fixture("sign-on-existing.json")).await;
+    let a = call(&t, testing::fixture("sign-on-existing.json")).await;
     assert_eq!(
         (a.status, a.json["created"].as_bool()),
         (200, Some(false)),
@@ -1033,11 +1003,11 @@ async fn the_event_fixtures_do_what_their_names_say_with_the_development_configu
         a.text
     );
     assert_eq!(a.json["identity"]["identityProfile"]["nickname"], "annie");
-    let a = call(&t, fixture("sign-on-unauthorized.json")).await;
+    let a = call(&t, testing::fixture("sign-on-unauthorized.json")).await;
     assert_eq!((a.status, a.code()), (401, "UNAUTHENTICATED"));
     // The IAM fixture's principal is refused once a list leaves it out.
     let t = app_with(&[("SIGN_ON_ALLOWED_PRINCIPALS", ROLE)]).await;
-    let a = call(&t, fixture("sign-on-new.json")).await;
+    let a = call(&t, testing::fixture("sign-on-new.json")).await;
     assert_eq!((a.status, a.code()), (403, "PERMISSION_DENIED"));
 }
 

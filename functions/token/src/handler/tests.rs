@@ -1,7 +1,5 @@
 //! Member tokens against DynamoDB Local, through the handler as Lambda calls it.
 
-use std::sync::{Arc, Mutex};
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::Body;
@@ -9,7 +7,7 @@ use serde_json::{Value, json};
 use shared::auth::{Credential, authenticate};
 use shared::member::Status;
 use shared::session::{Session, SessionToken};
-use shared::testing::{self, Answer, TEST_AUDIENCE, TEST_ISSUER, TestApp, answer};
+use shared::testing::{self, Answer, LogCapture, TEST_AUDIENCE, TEST_ISSUER, TestApp, answer};
 
 use super::*;
 
@@ -913,53 +911,11 @@ async fn a_dynamodb_outage_is_a_503_with_retry_after() {
     assert_eq!(doc.status, 200);
 }
 
-thread_local! {
-    static CAPTURE: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// Where the process-wide test subscriber writes: the current thread's capture, if any.
-struct ThreadSink;
-
-impl std::io::Write for ThreadSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        CAPTURE.with(|c| {
-            if let Some(sink) = &*c.borrow() {
-                sink.lock().unwrap().extend_from_slice(buf);
-            }
-        });
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Captures the log lines this thread writes from now on. One global subscriber serves every
-/// test (a scoped one races other tests' threads over tracing's interest cache); a
-/// `#[tokio::test]` runs on one thread, so the capture holds this test's lines only.
-fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
-    static INIT: std::sync::Once = std::sync::Once::new();
-    INIT.call_once(|| {
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "token=debug,shared=debug",
-            ))
-            .with_writer(|| ThreadSink)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
-    });
-    let sink = Arc::new(Mutex::new(Vec::new()));
-    CAPTURE.with(|c| *c.borrow_mut() = Some(sink.clone()));
-    sink
-}
-
 #[tokio::test]
 async fn logs_record_every_decision_and_no_token() {
     let t = testing::app().await;
     let (s, st) = signed_in(&t, "ann@example.com").await;
-    let logs = capture_logs();
+    let logs = LogCapture::start();
 
     let a = exchange(&t, &st).await;
     let rt1 = refresh_token_of(&a);
@@ -975,7 +931,7 @@ async fn logs_record_every_decision_and_no_token() {
         (a.status, b.status, replay.status, bad.status, r.status),
         (200, 200, 400, 400, 200)
     );
-    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let mut secrets = vec![st.clone(), access_token_of(&a), access_token_of(&b)];
     for rt in [rt1, refresh_token_of(&b)] {
         secrets.push(rt.split_once('.').unwrap().1.to_owned());
@@ -984,9 +940,9 @@ async fn logs_record_every_decision_and_no_token() {
     for secret in &secrets {
         assert!(!text.contains(secret.as_str()), "a log line holds a token");
     }
-    let decisions: Vec<Value> = text
+    let decisions: Vec<Value> = logs
         .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .into_iter()
         .filter(|v| v["fields"]["message"] == "auth")
         .collect();
     let outcomes: Vec<(&str, &str)> = decisions
@@ -1011,12 +967,6 @@ async fn logs_record_every_decision_and_no_token() {
     assert!(decisions.iter().all(|d| d["fields"]["client_ip"] == IP));
     assert_eq!(decisions[0]["fields"]["member_id"], s.member_id.as_str());
     assert_eq!(decisions[2]["fields"]["member_id"], s.member_id.as_str());
-}
-
-fn fixture(name: &str) -> Request {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/");
-    let text = std::fs::read_to_string(format!("{path}{name}")).unwrap();
-    lambda_http::request::from_str(&text).unwrap()
 }
 
 /// The session the token fixtures' tokens belong to, stored as login would have stored it.
@@ -1073,7 +1023,7 @@ async fn fixture_session(t: &TestApp, session_token: &str, refresh_token: &str) 
 async fn the_event_fixtures_do_what_their_names_say() {
     let t = testing::app().await;
     let body = |name: &str| -> Value {
-        let req = fixture(name);
+        let req = testing::fixture(name);
         let text = std::str::from_utf8(http::body_bytes(&req))
             .unwrap()
             .to_owned();
@@ -1098,7 +1048,7 @@ async fn the_event_fixtures_do_what_their_names_say() {
     // Through `handle`, exactly as the Lambda runtime calls it.
     let run = |name: &'static str| {
         let app = t.app.clone();
-        async move { answer(handle(&app, fixture(name), "r".into()).await) }
+        async move { answer(handle(&app, testing::fixture(name), "r".into()).await) }
     };
     let refreshed = run("token-refresh.json").await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.text);

@@ -7,11 +7,11 @@
 //! trips (recorded by the SDK interceptor), and what is left: the service's own compute
 //! (parsing, policy, zxcvbn).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 use shared::member::Status;
-use shared::testing::stats::{median, p90};
+use shared::testing::stats::{Sample, summary};
 use shared::testing::{self, request};
 
 const RUNS: usize = 50;
@@ -20,33 +20,8 @@ const PASSWORDS: [&str; 2] = [
     "a brand new passphrase for ann",
 ];
 
-struct Sample {
-    handler: Duration,
-    argon2: Duration,
-    dynamodb: Duration,
-    requests: usize,
-    round_trips: usize,
-}
-
 fn report(name: &str, samples: &[Sample]) {
-    let col = |f: &dyn Fn(&Sample) -> Duration| samples.iter().map(f).collect::<Vec<_>>();
-    let max_rt = samples.iter().map(|s| s.round_trips).max().unwrap_or(0);
-    let max_req = samples.iter().map(|s| s.requests).max().unwrap_or(0);
-    // How many samples had each number of sequential round trips.
-    let mut histogram = std::collections::BTreeMap::new();
-    for s in samples {
-        *histogram.entry(s.round_trips).or_insert(0) += 1;
-    }
-    println!(
-        "change-password {name:<14} runs={RUNS} handler median={:?} p90={:?} | argon2 (verify+hash) median={:?} | handler minus argon2 median={:?} p90={:?} | dynamodb wait median={:?} | own compute median={:?} | dynamodb requests={max_req} sequential round trips max={max_rt} (round trips: samples {histogram:?})",
-        median(col(&|s| s.handler)),
-        p90(col(&|s| s.handler)),
-        median(col(&|s| s.argon2)),
-        median(col(&|s| s.handler.saturating_sub(s.argon2))),
-        p90(col(&|s| s.handler.saturating_sub(s.argon2))),
-        median(col(&|s| s.dynamodb)),
-        median(col(&|s| s.handler.saturating_sub(s.argon2 + s.dynamodb))),
-    );
+    println!("change-password {name:<14} {}", summary(samples));
 }
 
 #[tokio::main]
@@ -101,13 +76,11 @@ async fn main() {
             let handler = started.elapsed();
             assert!(result.is_ok());
             let traffic = t.app.requests.take();
-            samples.push(Sample {
+            samples.push(Sample::new(
                 handler,
-                argon2: t.app.hasher.verify_time() + t.app.hasher.hash_time() - argon_before,
-                dynamodb: traffic.wait,
-                requests: traffic.requests,
-                round_trips: traffic.round_trips,
-            });
+                t.app.hasher.verify_time() + t.app.hasher.hash_time() - argon_before,
+                traffic,
+            ));
         }
         report(name, &samples);
     }

@@ -7,35 +7,14 @@
 use std::time::{Duration, Instant};
 
 use shared::member::Status;
-use shared::testing::stats::{median, p90};
+use shared::testing::stats::{Sample, summary};
 use shared::testing::{self, request};
 
 const RUNS: usize = 200;
 const ALLOWED: &str = "https://app.example.com/signed-out";
 
-struct Sample {
-    handler: Duration,
-    dynamodb: Duration,
-    requests: usize,
-    round_trips: usize,
-}
-
 fn report(name: &str, samples: &[Sample]) {
-    let col = |f: fn(&Sample) -> Duration| samples.iter().map(f).collect::<Vec<_>>();
-    let own: Vec<Duration> = samples
-        .iter()
-        .map(|s| s.handler.saturating_sub(s.dynamodb))
-        .collect();
-    let max_rt = samples.iter().map(|s| s.round_trips).max().unwrap_or(0);
-    let max_req = samples.iter().map(|s| s.requests).max().unwrap_or(0);
-    println!(
-        "logout {name:<22} runs={RUNS} handler median={:?} p90={:?} | dynamodb wait median={:?} | own compute median={:?} p90={:?} | dynamodb requests={max_req} sequential round trips={max_rt}",
-        median(col(|s| s.handler)),
-        p90(col(|s| s.handler)),
-        median(col(|s| s.dynamodb)),
-        median(own.clone()),
-        p90(own),
-    );
+    println!("logout {name:<22} {}", summary(samples));
 }
 
 #[tokio::main]
@@ -119,12 +98,7 @@ async fn main() {
             let handler = started.elapsed();
             assert!(resp.status().as_u16() < 400, "{name}: {}", resp.status());
             let traffic = t.app.requests.take();
-            samples.push(Sample {
-                handler,
-                dynamodb: traffic.wait,
-                requests: traffic.requests,
-                round_trips: traffic.round_trips,
-            });
+            samples.push(Sample::new(handler, Duration::ZERO, traffic));
         }
         report(name, &samples);
     }

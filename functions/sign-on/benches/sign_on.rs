@@ -9,40 +9,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use shared::secret::sha256_hex;
-use shared::testing::stats::{median, p90};
+use shared::testing::stats::{Sample, summary};
 use shared::testing::{self, TestApp};
 
 const RUNS: usize = 100;
 const KEY: &str = "sok_bench-only-key-0123456789abcdefghijklmnopqrstuvwxyzAB";
 
-struct Sample {
-    handler: Duration,
-    dynamodb: Duration,
-    requests: usize,
-    round_trips: usize,
-}
-
 fn report(name: &str, samples: &[Sample]) {
-    let own: Vec<Duration> = samples
-        .iter()
-        .map(|s| s.handler.saturating_sub(s.dynamodb))
-        .collect();
-    let handler: Vec<Duration> = samples.iter().map(|s| s.handler).collect();
-    let wait: Vec<Duration> = samples.iter().map(|s| s.dynamodb).collect();
-    let max_req = samples.iter().map(|s| s.requests).max().unwrap_or(0);
-    // How many runs took 1, 2, 3... sequential round trips: the overlap is measured, not assumed.
-    let mut trips = std::collections::BTreeMap::new();
-    for s in samples {
-        *trips.entry(s.round_trips).or_insert(0) += 1;
-    }
-    println!(
-        "sign-on {name:<16} runs={RUNS} handler median={:?} p90={:?} | dynamodb wait median={:?} | own compute median={:?} p90={:?} | dynamodb requests={max_req} sequential round trips (trips: runs)={trips:?}",
-        median(handler.clone()),
-        p90(handler),
-        median(wait),
-        median(own.clone()),
-        p90(own),
-    );
+    println!("sign-on {name:<16} {}", summary(samples));
 }
 
 async fn run(t: &TestApp, bodies: &[Value]) -> Vec<Sample> {
@@ -65,12 +39,7 @@ async fn run(t: &TestApp, bodies: &[Value]) -> Vec<Sample> {
         let handler = started.elapsed();
         assert!(result.is_ok());
         let traffic = t.app.requests.take();
-        samples.push(Sample {
-            handler,
-            dynamodb: traffic.wait,
-            requests: traffic.requests,
-            round_trips: traffic.round_trips,
-        });
+        samples.push(Sample::new(handler, Duration::ZERO, traffic));
     }
     samples
 }

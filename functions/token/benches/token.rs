@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use shared::member::Status;
-use shared::testing::stats::{median, p90};
+use shared::testing::stats::{Sample, summary};
 use shared::testing::{self, answer};
 use token::handler::{self, REFRESH_GRANT, TOKEN_EXCHANGE_GRANT, TOKEN_PATH};
 
@@ -16,30 +16,8 @@ const RUNS: usize = 200;
 const JWT_RUNS: u32 = 5000;
 const IP: &str = "192.0.2.1";
 
-struct Sample {
-    handler: Duration,
-    dynamodb: Duration,
-    requests: usize,
-    round_trips: usize,
-}
-
 fn report(name: &str, samples: &[Sample]) {
-    let col = |f: fn(&Sample) -> Duration| samples.iter().map(f).collect::<Vec<_>>();
-    let own: Vec<Duration> = samples
-        .iter()
-        .map(|s| s.handler.saturating_sub(s.dynamodb))
-        .collect();
-    println!(
-        "token {name:<8} runs={} handler median={:?} p90={:?} | dynamodb wait median={:?} | own compute median={:?} p90={:?} | dynamodb requests max={} sequential round trips max={}",
-        samples.len(),
-        median(col(|s| s.handler)),
-        p90(col(|s| s.handler)),
-        median(col(|s| s.dynamodb)),
-        median(own.clone()),
-        p90(own),
-        samples.iter().map(|s| s.requests).max().unwrap_or(0),
-        samples.iter().map(|s| s.round_trips).max().unwrap_or(0),
-    );
+    println!("token {name:<8} {}", summary(samples));
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
@@ -63,15 +41,7 @@ async fn timed(t: &testing::TestApp, body: String) -> (Sample, serde_json::Value
     let traffic = t.app.requests.take();
     let a = answer(resp);
     assert_eq!(a.status, 200, "{}", a.text);
-    (
-        Sample {
-            handler: elapsed,
-            dynamodb: traffic.wait,
-            requests: traffic.requests,
-            round_trips: traffic.round_trips,
-        },
-        a.json,
-    )
+    (Sample::new(elapsed, Duration::ZERO, traffic), a.json)
 }
 
 #[tokio::main]

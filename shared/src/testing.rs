@@ -393,6 +393,27 @@ impl LogCapture {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
     }
+
+    /// The captured lines of one event (`fields.event`), e.g. every `login` decision.
+    pub fn events(&self, event: &str) -> Vec<Value> {
+        self.lines()
+            .into_iter()
+            .filter(|l| l["fields"]["event"] == event)
+            .collect()
+    }
+
+    /// The outcomes of one event's lines, in order.
+    pub fn outcomes(&self, event: &str) -> Vec<String> {
+        self.events(event)
+            .iter()
+            .map(|l| {
+                l["fields"]["outcome"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
 }
 
 impl Drop for LogCapture {

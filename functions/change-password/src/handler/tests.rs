@@ -794,15 +794,8 @@ async fn logs_record_every_decision_and_no_secret() {
     ] {
         assert!(!text.contains(secret), "a log line holds a secret");
     }
-    let decisions: Vec<Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["fields"]["event"] == "change_password")
-        .collect();
-    let outcomes: Vec<&str> = decisions
-        .iter()
-        .filter_map(|d| d["fields"]["outcome"].as_str())
-        .collect();
+    let decisions = logs.events("change_password");
+    let outcomes = logs.outcomes("change_password");
     assert_eq!(
         outcomes,
         [

@@ -496,15 +496,8 @@ async fn logs_record_every_decision_and_no_secret() {
     ] {
         assert!(!text.contains(secret), "a log line holds a secret");
     }
-    let decisions: Vec<Value> = logs
-        .lines()
-        .into_iter()
-        .filter(|v| v["fields"]["event"] == "login")
-        .collect();
-    let outcomes: Vec<&str> = decisions
-        .iter()
-        .filter_map(|d| d["fields"]["outcome"].as_str())
-        .collect();
+    let decisions = logs.events("login");
+    let outcomes = logs.outcomes("login");
     assert_eq!(outcomes, ["success", "invalid_credentials"]);
     assert!(
         decisions

@@ -522,15 +522,8 @@ async fn logs_record_every_decision_and_no_secret() {
     ] {
         assert!(!text.contains(secret), "a log line holds a secret");
     }
-    let decisions: Vec<Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["fields"]["event"] == "register")
-        .collect();
-    let outcomes: Vec<&str> = decisions
-        .iter()
-        .filter_map(|d| d["fields"]["outcome"].as_str())
-        .collect();
+    let decisions = logs.events("register");
+    let outcomes = logs.outcomes("register");
     assert_eq!(outcomes, ["success", "duplicate_email", "invalid_request"]);
     assert!(decisions.iter().all(|d| d["fields"]["client_ip"] == IP));
     assert_eq!(

@@ -722,11 +722,7 @@ async fn a_run_logs_its_report_and_nothing_of_what_the_items_held() {
             "a log line holds a stored hash"
         );
     }
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|v: &serde_json::Value| v["fields"]["event"] == "session_cleanup")
-        .collect();
+    let lines = logs.events("session_cleanup");
     assert_eq!(
         lines.len(),
         1,

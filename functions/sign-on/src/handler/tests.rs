@@ -948,15 +948,8 @@ async fn logs_record_each_decision_and_its_caller_but_never_the_key_or_token() {
     ] {
         assert!(!text.contains(secret), "a log line holds a secret");
     }
-    let decisions: Vec<Value> = logs
-        .lines()
-        .into_iter()
-        .filter(|v| v["fields"]["event"] == "sign_on")
-        .collect();
-    let outcomes: Vec<&str> = decisions
-        .iter()
-        .filter_map(|d| d["fields"]["outcome"].as_str())
-        .collect();
+    let decisions = logs.events("sign_on");
+    let outcomes = logs.outcomes("sign_on");
     assert_eq!(
         outcomes,
         ["created", "success", "unauthenticated", "invalid_request"]

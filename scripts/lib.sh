@@ -46,14 +46,21 @@ start_dynamodb_local() {
   (cd "$LOCAL" && exec java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$DDB_JAR" \
     -inMemory -sharedDb -port "$port" >"$LOCAL/dynamodb-$port.log" 2>&1) &
   DDB_PID=$!
-  for _ in $(seq 1 100); do
-    if curl -s -o /dev/null "http://127.0.0.1:$port"; then
+  wait_until_answering "http://127.0.0.1:$port" "$DDB_PID" 20 "DynamoDB Local" "$LOCAL/dynamodb-$port.log"
+}
+
+# wait_until_answering URL PID SECONDS WHAT LOGFILE: polls URL until it answers, the process
+# exits, or SECONDS pass; says where to look when it gives up.
+wait_until_answering() {
+  local url=$1 pid=$2 seconds=$3 what=$4 logfile=$5
+  for _ in $(seq 1 $((seconds * 5))); do
+    if curl -s -o /dev/null "$url"; then
       return 0
     fi
-    kill -0 "$DDB_PID" 2>/dev/null || break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.2
   done
-  echo "DynamoDB Local did not start; see $LOCAL/dynamodb-$port.log" >&2
+  echo "$what did not start; see $logfile" >&2
   return 1
 }
 
@@ -95,15 +102,7 @@ start_local_api() {
   cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --disable-cors --ignore-changes \
     >"$logfile" 2>&1 &
   API_PID=$!
-  for _ in $(seq 1 300); do
-    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
-      return 0
-    fi
-    kill -0 "$API_PID" 2>/dev/null || break
-    sleep 0.5
-  done
-  echo "cargo lambda watch did not start; see $logfile" >&2
-  return 1
+  wait_until_answering "http://127.0.0.1:$port/" "$API_PID" 150 "cargo lambda watch" "$logfile"
 }
 
 # Stops a process group started in the background, if it is still there.

@@ -1,11 +1,12 @@
 //! `App`: what a function builds once at init and every handler borrows — configuration,
-//! the DynamoDB tables, the password hasher, the CAPTCHA verifier and the clock.
+//! the DynamoDB tables, the counter policies, the password hasher, the CAPTCHA verifier and
+//! the clock.
 
 use crate::captcha::Verifier;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::dynamo::{self, RequestLog};
-use crate::lockout::Counters;
+use crate::lockout::{Counters, Policies};
 use crate::member::Members;
 use crate::password::Hasher;
 use crate::session::Sessions;
@@ -17,6 +18,8 @@ pub struct App {
     pub members: Members,
     pub sessions: Sessions,
     pub counters: Counters,
+    /// The counter policies of DESIGN §4, built once from `config.lockout`.
+    pub policies: Policies,
     pub hasher: Hasher,
     pub captcha: Verifier,
     pub clock: Clock,
@@ -60,6 +63,7 @@ impl App {
             members: Members::new(client.clone(), &config.tables.members),
             sessions: Sessions::new(client.clone(), &config.tables.sessions),
             counters: Counters::new(client, &config.tables.counters),
+            policies: Policies::from_config(&config.lockout),
             captcha: Verifier::new(config.captcha.clone()),
             hasher,
             clock,
@@ -67,6 +71,18 @@ impl App {
             config,
             tokens: None,
         })
+    }
+
+    /// A flow's answer for the runtime: its response, or the wire form of its error — after
+    /// the traffic line (`log_traffic`).
+    pub fn answered(
+        &self,
+        flow: &str,
+        result: Result<lambda_http::Response<lambda_http::Body>, crate::error::ApiError>,
+        request_id: &str,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        self.log_traffic(flow);
+        crate::http::respond(result, request_id)
     }
 
     /// Logs (at debug) the DynamoDB requests and sequential round trips the flow just made,

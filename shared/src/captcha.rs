@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use crate::config::{CaptchaConfig, CaptchaProvider};
-use crate::error::ApiError;
+use crate::error::CaptchaUnavailable;
 
 /// The longest token accepted; real ones are a few kilobytes at most.
 const MAX_TOKEN_LEN: usize = 8192;
@@ -73,8 +73,8 @@ impl Verifier {
     }
 
     /// Asks the provider about `token`: `Ok(true)` accepted, `Ok(false)` rejected,
-    /// `Err(Unavailable)` when the provider could not be asked.
-    pub async fn verify(&self, token: &str, remote_ip: &str) -> Result<bool, ApiError> {
+    /// `Err(CaptchaUnavailable)` (a 503 for the caller) when the provider could not be asked.
+    pub async fn verify(&self, token: &str, remote_ip: &str) -> Result<bool, CaptchaUnavailable> {
         if token.len() > MAX_TOKEN_LEN {
             return Ok(false);
         }
@@ -93,18 +93,18 @@ impl Verifier {
             .await
             .map_err(|e| {
                 tracing::error!(event = "captcha_unavailable", error = %e.without_url());
-                ApiError::Unavailable
+                CaptchaUnavailable
             })?;
         if !resp.status().is_success() {
             tracing::error!(
                 event = "captcha_unavailable",
                 status = resp.status().as_u16()
             );
-            return Err(ApiError::Unavailable);
+            return Err(CaptchaUnavailable);
         }
         let body: SiteVerify = resp.json().await.map_err(|_| {
             tracing::error!(event = "captcha_unavailable", error = "unreadable answer");
-            ApiError::Unavailable
+            CaptchaUnavailable
         })?;
         Ok(body.success)
     }

@@ -1,6 +1,8 @@
-//! The DynamoDB client every function builds once at init, and the interceptor that records
+//! The DynamoDB client every function builds once at init; the interceptor that records
 //! each request's operation and timing, from which a flow reports its DynamoDB requests,
-//! sequential round trips and wait time (logged per request, measured by the benchmarks).
+//! sequential round trips and wait time (logged per request, measured by the benchmarks); and
+//! `conditional`, the one reading of a conditional write's outcome that every table's owner
+//! uses (done, or refused with the item as it stood).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,6 +11,10 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -18,6 +24,8 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+
+use crate::error::StoreError;
 
 /// Timeouts short enough that a dead DynamoDB becomes a 503 well inside the Lambda timeout.
 fn timeouts() -> TimeoutConfig {
@@ -160,6 +168,91 @@ impl RequestLog {
     }
 }
 
+/// An item as the SDK gives it.
+pub type Item = std::collections::HashMap<String, AttributeValue>;
+
+/// The raw HTTP response the SDK's errors carry.
+pub type RawResponse = aws_smithy_runtime_api::http::Response;
+
+/// What a conditional write came to.
+#[derive(Debug)]
+pub enum Conditional<O> {
+    /// Written; the operation's output.
+    Done(O),
+    /// The condition failed: nothing was written. The item as it stood, when the request
+    /// asked for it (`ReturnValuesOnConditionCheckFailure::AllOld`) and there was one.
+    Refused(Option<Item>),
+}
+
+/// The errors of the operations that take a condition.
+pub trait ConditionCheck: Sized {
+    fn is_condition_failed(&self) -> bool;
+    /// The item a failed condition returned (`None` also when it is some other error).
+    fn into_refused_item(self) -> Option<Item>;
+}
+
+macro_rules! condition_check {
+    ($($error:ident),*) => {$(
+        impl ConditionCheck for $error {
+            fn is_condition_failed(&self) -> bool {
+                matches!(self, $error::ConditionalCheckFailedException(_))
+            }
+            fn into_refused_item(self) -> Option<Item> {
+                match self {
+                    $error::ConditionalCheckFailedException(c) => c.item,
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+condition_check!(PutItemError, UpdateItemError, DeleteItemError);
+
+/// Splits a conditional write's result: done, refused by its condition, or failed (the SDK's
+/// error, for callers that look at it further, such as session-cleanup's throttling retry).
+#[allow(clippy::result_large_err)] // the SDK's own error, passed on as `send` returned it
+pub fn conditional<O, E: ConditionCheck>(
+    result: Result<O, SdkError<E, RawResponse>>,
+) -> Result<Conditional<O>, SdkError<E, RawResponse>> {
+    match result {
+        Ok(out) => Ok(Conditional::Done(out)),
+        Err(SdkError::ServiceError(ctx)) if ctx.err().is_condition_failed() => {
+            Ok(Conditional::Refused(ctx.into_err().into_refused_item()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `conditional`, with any other failure a `StoreError` naming the call.
+pub fn written<O, E>(
+    result: Result<O, SdkError<E, RawResponse>>,
+    context: &'static str,
+) -> Result<Conditional<O>, StoreError>
+where
+    E: ConditionCheck + std::error::Error + Send + Sync + 'static,
+{
+    conditional(result).map_err(|e| StoreError::new(context, e))
+}
+
+/// One item by its key, read strongly consistent (every security read is); `context` names
+/// the call in a failure.
+pub async fn get_consistent(
+    client: &Client,
+    table: &str,
+    key: (&str, &str),
+    context: &'static str,
+) -> Result<Option<Item>, StoreError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key(key.0, s(key.1))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| StoreError::new(context, e))?;
+    Ok(out.item)
+}
+
 /// Attribute helpers for expressions.
 pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -170,7 +263,7 @@ pub fn n(v: impl ToString) -> AttributeValue {
 }
 
 /// Reads a number attribute; absent or malformed reads as `None`.
-pub fn get_n(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+pub fn get_n(item: &Item, name: &str) -> Option<i64> {
     item.get(name)?.as_n().ok()?.parse().ok()
 }
 

@@ -5,10 +5,27 @@
 
 use email_address::{EmailAddress, Options};
 
-use crate::error::FieldViolation;
+use crate::error::{FieldViolation, rule};
 
 /// RFC 5321's limit on a forward path; longer input is refused before any work.
 pub const MAX_LEN: usize = 254;
+
+/// Wix's `loginId` object, as login, register and sign-on take it: `{"email": "..."}`.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct LoginId {
+    pub email: Option<String>,
+}
+
+impl LoginId {
+    /// The wire name of the field the email comes in.
+    pub const FIELD: &str = "loginId.email";
+
+    /// `loginId.email` of a body (absent object or field: required), canonicalized.
+    pub fn email(login_id: Option<&LoginId>) -> Result<Email, FieldViolation> {
+        let raw = login_id.and_then(|l| l.email.clone());
+        crate::http::required(&raw, Self::FIELD).and_then(|e| Email::parse(e, Self::FIELD))
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email {
@@ -23,14 +40,14 @@ impl Email {
         if trimmed.is_empty() {
             return Err(FieldViolation::new(
                 field,
-                "REQUIRED_FIELD_MISSING",
+                rule::REQUIRED_FIELD_MISSING,
                 "An email is required.",
             ));
         }
         if trimmed.chars().count() > MAX_LEN {
             return Err(FieldViolation::new(
                 field,
-                "TOO_LONG",
+                rule::TOO_LONG,
                 format!("An email has at most {MAX_LEN} characters."),
             )
             .with_data(serde_json::json!({ "max": MAX_LEN })));
@@ -42,7 +59,7 @@ impl Email {
         let parsed = EmailAddress::parse_with_options(trimmed, options).map_err(|_| {
             FieldViolation::new(
                 field,
-                "INVALID_FORMAT",
+                rule::INVALID_FORMAT,
                 "This is not a valid email address.",
             )
         })?;

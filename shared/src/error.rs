@@ -1,9 +1,42 @@
-//! The one error type every handler answers with, and its wire form (Wix's error shape,
-//! DESIGN §3). A client error is an `Ok(response)` for the runtime; only the runtime itself
-//! fails an invocation.
+//! The one error type every handler answers with, its wire form (Wix's error shape,
+//! DESIGN §3), and the one vocabulary of the service: every applicationError code has a named
+//! constructor on `ApiError`, every violated rule a constant in `rule`. A handler never spells
+//! either as a string literal, so a UI can rely on the list below being the whole list.
+//! A client error is an `Ok(response)` for the runtime; only the runtime itself fails an
+//! invocation.
 
 use serde::Serialize;
 use serde_json::{Value, json};
+
+/// The violated rules of a validationError's fieldViolations (`violatedRule`).
+pub mod rule {
+    /// A required field is absent, null or blank.
+    pub const REQUIRED_FIELD_MISSING: &str = "REQUIRED_FIELD_MISSING";
+    /// Not the type or shape the field takes (a number for a string, a bad date, …).
+    pub const INVALID_FORMAT: &str = "INVALID_FORMAT";
+    /// The body is not JSON at all.
+    pub const MALFORMED_JSON: &str = "MALFORMED_JSON";
+    /// Shorter than its minimum (`data.min`).
+    pub const TOO_SHORT: &str = "TOO_SHORT";
+    /// Longer than its maximum (`data.max`).
+    pub const TOO_LONG: &str = "TOO_LONG";
+    /// A list with more items than allowed (`data.max`).
+    pub const TOO_MANY: &str = "TOO_MANY";
+    /// A value outside its range (a birthdate in the future).
+    pub const OUT_OF_RANGE: &str = "OUT_OF_RANGE";
+    /// Two list items share a name that must be unique.
+    pub const DUPLICATE_NAME: &str = "DUPLICATE_NAME";
+    /// The password is in the common-passwords list or guessable (zxcvbn).
+    pub const TOO_COMMON: &str = "TOO_COMMON";
+    /// The password resembles the member's email or names.
+    pub const TOO_SIMILAR: &str = "TOO_SIMILAR";
+    /// The email's domain may not sign on (`SIGN_ON_ALLOWED_EMAIL_DOMAINS`).
+    pub const DOMAIN_NOT_ALLOWED: &str = "DOMAIN_NOT_ALLOWED";
+    /// A redirect target that is not an exact allowlist entry.
+    pub const REDIRECT_NOT_ALLOWED: &str = "REDIRECT_NOT_ALLOWED";
+    /// One parameter given twice with different values.
+    pub const AMBIGUOUS: &str = "AMBIGUOUS";
+}
 
 /// One violated rule of one field, as a UI would list it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -24,6 +57,25 @@ impl FieldViolation {
             violated_rule: rule,
             data: Value::Null,
         }
+    }
+
+    /// `field` is absent, null or blank: "<field> is required."
+    pub fn required(field: &str) -> Self {
+        Self::new(
+            field,
+            rule::REQUIRED_FIELD_MISSING,
+            format!("{field} is required."),
+        )
+    }
+
+    /// Longer than `max`, which `data.max` gives a UI.
+    pub fn too_long(field: &str, max: usize, description: impl Into<String>) -> Self {
+        Self::new(field, rule::TOO_LONG, description).with_data(json!({ "max": max }))
+    }
+
+    /// Shorter than `min`, which `data.min` gives a UI.
+    pub fn too_short(field: &str, min: usize, description: impl Into<String>) -> Self {
+        Self::new(field, rule::TOO_SHORT, description).with_data(json!({ "min": min }))
     }
 
     pub fn with_data(mut self, data: Value) -> Self {
@@ -61,6 +113,16 @@ impl ApiError {
             code,
             message,
             data: json!({}),
+            retry_after: None,
+        }
+    }
+
+    fn app_with_data(status: u16, code: &'static str, message: &'static str, data: Value) -> Self {
+        Self::Application {
+            status,
+            code,
+            message,
+            data,
             retry_after: None,
         }
     }
@@ -118,6 +180,51 @@ impl ApiError {
             415,
             "UNSUPPORTED_MEDIA_TYPE",
             "The request body must be sent as application/json.",
+        )
+    }
+
+    /// 415 for a logout POST whose only credential is the cookie (DESIGN §3.7, §7.5).
+    pub fn cookie_post_needs_json() -> Self {
+        Self::app(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "A logout POST authenticated by the session cookie must be sent with \
+             Content-Type: application/json; a plain link can use GET.",
+        )
+    }
+
+    /// 403 for a member that awaits the owner's approval or email verification; `state` says
+    /// which (`REQUIRE_OWNER_APPROVAL` or `REQUIRE_EMAIL_VERIFICATION`).
+    pub fn member_pending(state: &str) -> Self {
+        Self::app_with_data(
+            403,
+            "MEMBER_PENDING",
+            "This member awaits approval or email verification.",
+            json!({ "state": state }),
+        )
+    }
+
+    /// 409: the password changed between this request's read and its write.
+    pub fn concurrent_modification() -> Self {
+        Self::app(
+            409,
+            "CONCURRENT_MODIFICATION",
+            "The password was changed by another request; try again.",
+        )
+    }
+
+    /// 404 for a path no route of the function serves.
+    pub fn not_found() -> Self {
+        Self::app(404, "NOT_FOUND", "No such path.")
+    }
+
+    /// 405; `allow` lists the methods the path takes (also sent as the `Allow` header).
+    pub fn method_not_allowed(allow: &str) -> Self {
+        Self::app_with_data(
+            405,
+            "METHOD_NOT_ALLOWED",
+            "This method is not allowed on this path.",
+            json!({ "allow": allow }),
         )
     }
 
@@ -222,6 +329,29 @@ impl StoreError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(event = "dependency_failure", error = %e);
+        ApiError::Unavailable
+    }
+}
+
+/// argon2 could not hash (a bug or an exhausted blocking pool, never the caller's fault): 500.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed")]
+pub struct HashError;
+
+impl From<HashError> for ApiError {
+    fn from(_: HashError) -> Self {
+        tracing::error!(event = "password_hashing_failed");
+        ApiError::Internal
+    }
+}
+
+/// The CAPTCHA provider could not be asked: the request fails closed with 503.
+#[derive(Debug, thiserror::Error)]
+#[error("the CAPTCHA verifier did not answer")]
+pub struct CaptchaUnavailable;
+
+impl From<CaptchaUnavailable> for ApiError {
+    fn from(_: CaptchaUnavailable) -> Self {
         ApiError::Unavailable
     }
 }

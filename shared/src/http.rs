@@ -9,9 +9,11 @@ use futures::FutureExt;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::error::{ApiError, FieldViolation};
+use crate::app::App;
+use crate::config::ConfigError;
+use crate::error::{ApiError, FieldViolation, rule};
 
 /// Bodies larger than this are refused before any other work (DESIGN §7.7).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -43,14 +45,11 @@ pub fn is_json(req: &Request) -> bool {
 /// Refuses a body over the limit, before anything looks at it.
 pub fn check_size(req: &Request) -> Result<(), ApiError> {
     if body_bytes(req).len() > MAX_BODY_BYTES {
-        return Err(ApiError::violation(
-            FieldViolation::new(
-                "body",
-                "TOO_LONG",
-                format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
-            )
-            .with_data(json!({ "max": MAX_BODY_BYTES })),
-        ));
+        return Err(ApiError::violation(FieldViolation::too_long(
+            "body",
+            MAX_BODY_BYTES,
+            format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+        )));
     }
     Ok(())
 }
@@ -67,15 +66,15 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::violation(FieldViolation::new(
             "body",
-            "REQUIRED_FIELD_MISSING",
+            rule::REQUIRED_FIELD_MISSING,
             "A JSON body is required.",
         )));
     }
     serde_json::from_slice(bytes).map_err(|e| {
         let (rule, what) = if e.is_data() {
-            ("INVALID_FORMAT", "has a field of the wrong type")
+            (rule::INVALID_FORMAT, "has a field of the wrong type")
         } else {
-            ("MALFORMED_JSON", "is not valid JSON")
+            (rule::MALFORMED_JSON, "is not valid JSON")
         };
         ApiError::violation(FieldViolation::new(
             "body",
@@ -89,11 +88,7 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
 pub fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, FieldViolation> {
     match value.as_deref() {
         Some(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(FieldViolation::new(
-            field,
-            "REQUIRED_FIELD_MISSING",
-            format!("{field} is required."),
-        )),
+        _ => Err(FieldViolation::required(field)),
     }
 }
 
@@ -185,6 +180,36 @@ pub fn with_header(mut resp: Response<Body>, name: &'static str, value: &str) ->
         resp.headers_mut().append(name, v);
     }
     resp
+}
+
+/// A function's whole `main`: JSON logs, the app built once from the environment, then every
+/// request served by `handler` (through `serve`, so a panic is a 500 with only a request id).
+pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request, String) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    run_checked(|_| Ok(()), handler).await
+}
+
+/// `run`, after `check` has accepted the app (e.g. the token function insists on its keys):
+/// a configuration it refuses fails the init, naming the variable.
+pub async fn run_checked<C, F, Fut>(check: C, handler: F) -> Result<(), lambda_http::Error>
+where
+    C: FnOnce(&App) -> Result<(), ConfigError>,
+    F: Fn(&'static App, Request, String) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    crate::telemetry::init();
+    let app = App::from_env().await?;
+    check(&app)?;
+    // Built once and kept for the life of the execution environment.
+    let app: &'static App = Box::leak(Box::new(app));
+    lambda_http::run(lambda_http::service_fn(|req: Request| {
+        let request_id = request_id(&req);
+        serve(request_id.clone(), handler(app, req, request_id))
+    }))
+    .await
 }
 
 /// Runs a handler so that a panic becomes a 500 carrying only the request id.

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dynamo;
 pub mod email;
 pub mod error;
+pub mod gc;
 pub mod http;
 pub mod lockout;
 pub mod member;

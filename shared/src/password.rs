@@ -6,6 +6,7 @@
 //! refused requests cost none.
 
 use std::sync::Arc;
+#[cfg(feature = "testing")]
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::config::Argon2Cost;
-use crate::error::{ApiError, FieldViolation};
+use crate::error::{FieldViolation, HashError, rule};
 
 pub mod policy;
 
@@ -36,18 +37,17 @@ impl Password {
         if raw.is_empty() {
             return Err(FieldViolation::new(
                 field,
-                "REQUIRED_FIELD_MISSING",
+                rule::REQUIRED_FIELD_MISSING,
                 "A password is required.",
             ));
         }
         // Refuse absurd input before normalizing it: NFKC grows a string at most 18-fold.
         let too_long = || {
-            FieldViolation::new(
+            FieldViolation::too_long(
                 field,
-                "TOO_LONG",
+                max_len,
                 format!("A password has at most {max_len} characters."),
             )
-            .with_data(serde_json::json!({ "max": max_len }))
         };
         if raw.chars().count() > max_len * 4 {
             return Err(too_long());
@@ -76,11 +76,41 @@ pub struct Verified {
     pub needs_rehash: bool,
 }
 
-#[derive(Debug)]
-struct Counters {
+/// What the hasher has done, for tests and benchmarks (feature `testing`); in a production
+/// build it records nothing and has nothing to read.
+#[derive(Clone, Debug, Default)]
+struct Meter {
+    #[cfg(feature = "testing")]
+    work: Arc<Work>,
+}
+
+#[cfg(feature = "testing")]
+#[derive(Debug, Default)]
+struct Work {
     verifications: AtomicU64,
     verify_nanos: AtomicU64,
     hash_nanos: AtomicU64,
+}
+
+impl Meter {
+    #[cfg_attr(not(feature = "testing"), allow(unused_variables))]
+    fn verified(&self, took: Duration) {
+        #[cfg(feature = "testing")]
+        {
+            self.work.verifications.fetch_add(1, Ordering::SeqCst);
+            self.work
+                .verify_nanos
+                .fetch_add(took.as_nanos() as u64, Ordering::SeqCst);
+        }
+    }
+
+    #[cfg_attr(not(feature = "testing"), allow(unused_variables))]
+    fn hashed(&self, took: Duration) {
+        #[cfg(feature = "testing")]
+        self.work
+            .hash_nanos
+            .fetch_add(took.as_nanos() as u64, Ordering::SeqCst);
+    }
 }
 
 /// argon2id with the configured cost, plus a dummy hash of the same cost for unknown members.
@@ -88,7 +118,7 @@ struct Counters {
 pub struct Hasher {
     cost: Argon2Cost,
     dummy: Arc<str>,
-    counters: Arc<Counters>,
+    meter: Meter,
 }
 
 fn argon2(cost: Argon2Cost) -> Result<Argon2<'static>, argon2::Error> {
@@ -107,34 +137,33 @@ impl Hasher {
         Ok(Self {
             cost,
             dummy: dummy.into(),
-            counters: Arc::new(Counters {
-                verifications: AtomicU64::new(0),
-                verify_nanos: AtomicU64::new(0),
-                hash_nanos: AtomicU64::new(0),
-            }),
+            meter: Meter::default(),
         })
     }
 
     /// How many argon2 verifications this hasher has run.
+    #[cfg(feature = "testing")]
     pub fn verifications(&self) -> u64 {
-        self.counters.verifications.load(Ordering::SeqCst)
+        self.meter.work.verifications.load(Ordering::SeqCst)
     }
 
     /// Total time spent in argon2 verification.
+    #[cfg(feature = "testing")]
     pub fn verify_time(&self) -> Duration {
-        Duration::from_nanos(self.counters.verify_nanos.load(Ordering::SeqCst))
+        Duration::from_nanos(self.meter.work.verify_nanos.load(Ordering::SeqCst))
     }
 
     /// Total time spent in argon2 hashing of new passwords.
+    #[cfg(feature = "testing")]
     pub fn hash_time(&self) -> Duration {
-        Duration::from_nanos(self.counters.hash_nanos.load(Ordering::SeqCst))
+        Duration::from_nanos(self.meter.work.hash_nanos.load(Ordering::SeqCst))
     }
 
     /// Hashes a new password into an argon2id PHC string.
-    pub async fn hash(&self, password: &Password) -> Result<String, ApiError> {
+    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
         let cost = self.cost;
         let pw = password.clone();
-        let counters = self.counters.clone();
+        let meter = self.meter.clone();
         tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let hash = argon2(cost)
@@ -142,15 +171,13 @@ impl Hasher {
                 .hash_password(pw.expose().as_bytes())
                 .ok()
                 .map(|h| h.to_string());
-            counters
-                .hash_nanos
-                .fetch_add(started.elapsed().as_nanos() as u64, Ordering::SeqCst);
+            meter.hashed(started.elapsed());
             hash
         })
         .await
         .ok()
         .flatten()
-        .ok_or(ApiError::Internal)
+        .ok_or(HashError)
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is none,
@@ -163,7 +190,7 @@ impl Hasher {
         };
         let cost = self.cost;
         let pw = password.clone();
-        let counters = self.counters.clone();
+        let meter = self.meter.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let (matches, needs_rehash) = match PasswordHash::new(&target) {
@@ -178,10 +205,7 @@ impl Hasher {
                     (false, false)
                 }
             };
-            counters.verifications.fetch_add(1, Ordering::SeqCst);
-            counters
-                .verify_nanos
-                .fetch_add(started.elapsed().as_nanos() as u64, Ordering::SeqCst);
+            meter.verified(started.elapsed());
             (matches, needs_rehash)
         })
         .await

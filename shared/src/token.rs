@@ -2,16 +2,14 @@
 //!
 //! `Tokens` is what a function that mints or verifies access tokens builds once at init: the
 //! token settings and the key ring. `keys` owns the Ed25519 keys and the JWKS document,
-//! `access` signs access tokens and holds the one function that verifies them, `refresh` the
-//! refresh family stored in the session item.
+//! `access` signs access tokens and holds the one function that verifies them. Refresh tokens
+//! are opaque and live in their session's item: they belong to `crate::session::refresh`.
 
 pub mod access;
 pub mod keys;
-pub mod refresh;
 
 pub use access::{ACCESS_TOKEN_TYP, AccessClaims, AccessToken, Rejection};
 pub use keys::Keys;
-pub use refresh::{Grant, REFRESH_PREFIX, RefreshToken, Rotation};
 
 use crate::config::{ConfigError, Env, Source, number, required};
 

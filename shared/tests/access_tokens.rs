@@ -4,16 +4,13 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::pkcs8::DecodePrivateKey;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
-use shared::auth::{Credential, authenticate};
+use shared::auth::{Credential, Presented, authenticate};
 use shared::member::Status;
 use shared::session::Session;
 use shared::testing::{self, TEST_AUDIENCE, TEST_ISSUER, TestApp};
 use shared::token::Rejection;
-
-const IP: &str = "198.51.100.4";
 
 struct Fixture {
     t: TestApp,
@@ -21,40 +18,21 @@ struct Fixture {
     key: SigningKey,
 }
 
-fn signing_key(pem_text: &str) -> SigningKey {
-    let block = pem::parse(pem_text).unwrap();
-    SigningKey::from_pkcs8_der(block.contents()).unwrap()
-}
-
 async fn fixture() -> Fixture {
     let pem_text = testing::signing_key_pem();
     let t = testing::app_with(&[("SIGNING_KEY", &pem_text)]).await;
     let m = t.member("ann@example.com", None, Status::Active).await;
-    let session = t
-        .app
-        .sessions
-        .create(&m, t.app.clock.now_ms(), 3600)
-        .await
-        .unwrap()
-        .session;
-    t.app.requests.take();
+    let session = t.session_lasting(&m, 3600).await.session;
     Fixture {
         t,
         session,
-        key: signing_key(&pem_text),
+        key: testing::signing_key_of(&pem_text),
     }
 }
 
 impl Fixture {
     fn kid(&self) -> String {
-        self.t
-            .app
-            .tokens
-            .as_ref()
-            .unwrap()
-            .keys
-            .signing_kid()
-            .to_owned()
+        self.t.tokens().keys.signing_kid().to_owned()
     }
 
     fn header(&self) -> Value {
@@ -70,24 +48,24 @@ impl Fixture {
     }
 
     fn verify(&self, token: &str) -> Result<(), Rejection> {
-        self.t
-            .app
-            .tokens
-            .as_ref()
-            .unwrap()
-            .verify_access(token, self.t.app.clock.now_ms())
-            .map(|_| ())
+        self.t.verify_access(token).map(|_| ())
+    }
+
+    /// `token` fails verification for `why` and opens no session.
+    async fn assert_rejected(&self, token: &str, why: Rejection, case: &str) {
+        assert_eq!(self.verify(token), Err(why), "{case}");
+        if !token.is_empty() {
+            assert_eq!(self.caller(token).await, None, "{case}");
+        }
     }
 
     async fn caller(&self, token: &str) -> Option<(String, Credential)> {
-        let req = testing::request(
-            "POST",
-            "/v2/change-password",
-            &[("authorization", &format!("Bearer {token}"))],
-            "",
-            IP,
-        );
-        authenticate(&self.t.app, &req)
+        // Not `TestApp::authenticates`, which resets the request log a test below reads.
+        let presented = Presented {
+            bearer: Some(token.to_owned()),
+            cookie: None,
+        };
+        authenticate(&self.t.app, &presented)
             .await
             .unwrap()
             .map(|c| (c.session.session_id, c.via))
@@ -143,13 +121,7 @@ async fn an_access_token_stops_working_when_its_session_is_revoked() {
     let f = fixture().await;
     let token = f.t.access_token(&f.session);
     assert!(f.caller(&token).await.is_some());
-    assert!(
-        f.t.app
-            .sessions
-            .revoke(&f.session.session_id, f.t.app.clock.now_ms())
-            .await
-            .unwrap()
-    );
+    assert!(f.t.revoke_session(&f.session.session_id).await);
     // The token itself is still well signed and unexpired; the session is what died.
     assert_eq!(f.verify(&token), Ok(()));
     assert_eq!(f.caller(&token).await, None);
@@ -158,20 +130,12 @@ async fn an_access_token_stops_working_when_its_session_is_revoked() {
 #[tokio::test]
 async fn an_access_token_for_an_unknown_session_or_another_member_opens_nothing() {
     let f = fixture().await;
-    let unknown_sid = forge(
-        &f.header(),
-        &with(&f.claims(), "sid", json!("no-such-session")),
-        &f.key,
-    );
-    assert_eq!(f.verify(&unknown_sid), Ok(()));
-    assert_eq!(f.caller(&unknown_sid).await, None);
-    let other_sub = forge(
-        &f.header(),
-        &with(&f.claims(), "sub", json!("someone-else")),
-        &f.key,
-    );
-    assert_eq!(f.verify(&other_sub), Ok(()));
-    assert_eq!(f.caller(&other_sub).await, None);
+    // Well signed and unexpired, so they verify; but no live session of that member has that id.
+    for (claim, value) in [("sid", "no-such-session"), ("sub", "someone-else")] {
+        let token = forge(&f.header(), &with(&f.claims(), claim, json!(value)), &f.key);
+        assert_eq!(f.verify(&token), Ok(()), "{claim}");
+        assert_eq!(f.caller(&token).await, None, "{claim}");
+    }
 }
 
 #[tokio::test]
@@ -223,6 +187,10 @@ async fn every_kind_of_bad_token_is_rejected() {
         jsonwebtoken::encode(&header, &c, &jsonwebtoken::EncodingKey::from_secret(secret)).unwrap()
     };
     let valid = forge(&h, &c, &f.key);
+    // Valid tokens with one field of the header or the claims changed, signed by the ring's key.
+    let header_with = |field: &str, value: Value| forge(&with(&h, field, value), &c, &f.key);
+    let header_without = |field: &str| forge(&without(&h, field), &c, &f.key);
+    let claims_with = |field: &str, value: Value| forge(&h, &with(&c, field, value), &f.key);
     let cases: Vec<(&str, String, Rejection)> = vec![
         (
             "alg none, unsigned",
@@ -259,84 +227,47 @@ async fn every_kind_of_bad_token_is_rejected() {
             forge(&h, &c, &stranger),
             Rejection::Signature,
         ),
+        ("no kid", header_without("kid"), Rejection::UnknownKey),
+        ("typ JWT", header_with("typ", json!("JWT")), Rejection::Type),
+        ("typ missing", header_without("typ"), Rejection::Type),
         (
-            "no kid",
-            forge(&without(&h, "kid"), &c, &f.key),
-            Rejection::UnknownKey,
+            "an unknown critical header",
+            header_with("crit", json!(["exp"])),
+            Rejection::Malformed,
         ),
         (
             "wrong aud",
-            forge(&h, &with(&c, "aud", json!("another-api")), &f.key),
-            Rejection::Claims,
-        ),
-        (
-            "aud missing",
-            forge(&h, &without(&c, "aud"), &f.key),
+            claims_with("aud", json!("another-api")),
             Rejection::Claims,
         ),
         (
             "wrong iss",
-            forge(&h, &with(&c, "iss", json!("https://evil.example")), &f.key),
-            Rejection::Claims,
-        ),
-        (
-            "iss missing",
-            forge(&h, &without(&c, "iss"), &f.key),
+            claims_with("iss", json!("https://evil.example")),
             Rejection::Claims,
         ),
         (
             "expired",
-            forge(&h, &with(&c, "exp", json!(now - 1)), &f.key),
+            claims_with("exp", json!(now - 1)),
             Rejection::Expired,
         ),
         (
             "expiring this very second",
-            forge(&h, &with(&c, "exp", json!(now)), &f.key),
+            claims_with("exp", json!(now)),
             Rejection::Expired,
         ),
         (
             "exp: never",
-            forge(&h, &with(&c, "exp", json!("never")), &f.key),
+            claims_with("exp", json!("never")),
             Rejection::Claims,
         ),
         (
             "exp as a numeric string",
-            forge(&h, &with(&c, "exp", json!((now + 600).to_string())), &f.key),
-            Rejection::Claims,
-        ),
-        (
-            "exp missing",
-            forge(&h, &without(&c, "exp"), &f.key),
-            Rejection::Claims,
-        ),
-        (
-            "typ JWT",
-            forge(&with(&h, "typ", json!("JWT")), &c, &f.key),
-            Rejection::Type,
-        ),
-        (
-            "typ missing",
-            forge(&without(&h, "typ"), &c, &f.key),
-            Rejection::Type,
-        ),
-        (
-            "an unknown critical header",
-            forge(&with(&h, "crit", json!(["exp"])), &c, &f.key),
-            Rejection::Malformed,
-        ),
-        (
-            "sid missing",
-            forge(&h, &without(&c, "sid"), &f.key),
-            Rejection::Claims,
-        ),
-        (
-            "sub missing",
-            forge(&h, &without(&c, "sub"), &f.key),
+            claims_with("exp", json!((now + 600).to_string())),
             Rejection::Claims,
         ),
         (
             "issued an hour in the future",
-            forge(&h, &with(&c, "iat", json!(now + 3600)), &f.key),
+            claims_with("iat", json!(now + 3600)),
             Rejection::Claims,
         ),
         (
@@ -360,11 +291,14 @@ async fn every_kind_of_bad_token_is_rejected() {
             Rejection::Malformed,
         ),
     ];
-    for (name, token, why) in cases {
-        assert_eq!(f.verify(&token), Err(why), "{name}");
-        if !token.is_empty() {
-            assert_eq!(f.caller(&token).await, None, "{name}");
-        }
+    for (case, token, why) in cases {
+        f.assert_rejected(&token, why, case).await;
+    }
+    // Every claim verification relies on, missing.
+    for claim in ["aud", "iss", "exp", "sid", "sub"] {
+        let token = forge(&h, &without(&c, claim), &f.key);
+        f.assert_rejected(&token, Rejection::Claims, &format!("{claim} missing"))
+            .await;
     }
 }
 
@@ -374,19 +308,13 @@ async fn a_token_signed_before_a_rotation_verifies_until_the_old_key_is_dropped(
     let new_pem = testing::signing_key_pem();
     let before = testing::app_with(&[("SIGNING_KEY", &old_pem)]).await;
     let m = before.member("bo@example.com", None, Status::Active).await;
-    let session = before
-        .app
-        .sessions
-        .create(&m, before.app.clock.now_ms(), 3600)
-        .await
-        .unwrap()
-        .session;
+    let session = before.session_lasting(&m, 3600).await.session;
     let old_token = before.access_token(&session);
     let now = before.app.clock.now_ms();
 
     // The same tables, now with the new key first and the old one still verifying.
     let rotated = shared::token::Tokens::new(
-        before.app.tokens.as_ref().unwrap().config.clone(),
+        before.tokens().config.clone(),
         &format!("{new_pem}{old_pem}"),
         "SIGNING_KEY",
     )

@@ -7,22 +7,16 @@
 //! trips (recorded by the SDK interceptor), and what is left: the service's own compute
 //! (parsing, policy, zxcvbn).
 
-use std::time::Instant;
-
 use serde_json::json;
 use shared::member::Status;
-use shared::testing::stats::{Sample, summary};
-use shared::testing::{self, request};
+use shared::testing::stats::{measure, report};
+use shared::testing::{self, Auth};
 
 const RUNS: usize = 50;
 const PASSWORDS: [&str; 2] = [
     "correct horse battery staple",
     "a brand new passphrase for ann",
 ];
-
-fn report(name: &str, samples: &[Sample]) {
-    println!("change-password {name:<14} {}", summary(samples));
-}
 
 #[tokio::main]
 async fn main() {
@@ -59,29 +53,13 @@ async fn main() {
                 "newPassword": PASSWORDS[1],
                 "revokeOtherSessions": revoke,
             });
-            let req = request(
-                "POST",
-                "/v2/change-password",
-                &[
-                    ("authorization", &format!("Bearer {token}")),
-                    ("content-type", "application/json"),
-                ],
-                &body.to_string(),
-                "10.0.0.1",
-            );
-            t.app.requests.take();
-            let argon_before = t.app.hasher.verify_time() + t.app.hasher.hash_time();
-            let started = Instant::now();
-            let result = change_password::handler::change_password(&t.app, &req, "10.0.0.1").await;
-            let handler = started.elapsed();
+            let auth = Auth::Bearer(&token);
+            let req = auth.post_json("/v2/change-password", &body.to_string(), "10.0.0.1");
+            let change = change_password::handler::change_password(&t.app, &req, "10.0.0.1");
+            let (result, sample) = measure(&t.app, change).await;
             assert!(result.is_ok());
-            let traffic = t.app.requests.take();
-            samples.push(Sample::new(
-                handler,
-                t.app.hasher.verify_time() + t.app.hasher.hash_time() - argon_before,
-                traffic,
-            ));
+            samples.push(sample);
         }
-        report(name, &samples);
+        report("change-password", name, &samples);
     }
 }

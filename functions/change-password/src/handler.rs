@@ -24,90 +24,30 @@
 //!    session's item, so revoking a session ends them too.
 
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use serde_json::json;
 
 use shared::app::App;
-use shared::auth::{self, Caller, Credential};
-use shared::error::{ApiError, FieldViolation};
+use shared::auth::{self, Credential, Presented, SignedIn};
+use shared::error::{ApiError, FieldViolation, rule};
 use shared::http;
-use shared::lockout::{self, Attempt, Policy};
+use shared::lockout::{self, Attempt};
 use shared::member::{Member, PasswordChange, Status};
-use shared::password::Password;
 use shared::password::policy::{PasswordPolicy, PersonalInfo};
 use shared::telemetry::audit;
 
+use request::parse;
+
+mod request;
+
 const EVENT: &str = "change_password";
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ChangeBody {
-    new_password: Option<String>,
-    current_password: Option<String>,
-    revoke_other_sessions: Option<bool>,
-}
-
-/// A change-password request, parsed. The new password is checked against the policy once
-/// the member (whose facts it must not resemble) is known.
-struct Change {
-    new_password: Password,
-    current_password: Option<Password>,
-    revoke_other_sessions: bool,
-}
-
-fn parse(app: &App, req: &Request) -> Result<Change, ApiError> {
-    let body: ChangeBody = http::parse_json(req)?;
-    let max = app.config.password_max_length;
-    let new_password = match body.new_password.as_deref() {
-        None => Err(FieldViolation::new(
-            "newPassword",
-            "REQUIRED_FIELD_MISSING",
-            "newPassword is required.",
-        )),
-        Some(raw) => Password::parse(raw, "newPassword", max),
-    };
-    // An empty currentPassword is the same as none: forms send the field they show.
-    let current_password = match body.current_password.as_deref() {
-        None | Some("") => Ok(None),
-        Some(raw) => Password::parse(raw, "currentPassword", max).map(Some),
-    };
-    match (new_password, current_password) {
-        (Ok(new_password), Ok(current_password)) => Ok(Change {
-            new_password,
-            current_password,
-            revoke_other_sessions: body.revoke_other_sessions.unwrap_or(false),
-        }),
-        (n, c) => Err(ApiError::Validation(
-            [n.err(), c.err()].into_iter().flatten().collect(),
-        )),
-    }
-}
-
-fn attempt_policy(app: &App) -> Policy {
-    let l = &app.config.lockout;
-    Policy {
-        window_ms: l.failure_window * 1000,
-        limit: l.change_password_max_attempts,
-        lock: None,
-    }
-}
-
-/// 409: the password changed between this request's read and its write.
-fn changed_meanwhile() -> ApiError {
-    ApiError::Application {
-        status: 409,
-        code: "CONCURRENT_MODIFICATION",
-        message: "The password was changed by another request; try again.",
-        data: json!({}),
-        retry_after: None,
-    }
-}
 
 pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
     let ip = http::client_ip(&req);
-    let result = change_password(app, &req, &ip).await;
-    app.log_traffic("change-password");
-    http::respond(result, &request_id)
+    app.answered(
+        "change-password",
+        change_password(app, &req, &ip).await,
+        &request_id,
+    )
 }
 
 pub async fn change_password(
@@ -118,7 +58,9 @@ pub async fn change_password(
     http::check_size(req).inspect_err(|_| audit(EVENT, "invalid_request", None, ip))?;
 
     // Stage 1: who is calling.
-    let Some(Caller { session, via }) = auth::authenticate(app, req).await? else {
+    let Some(SignedIn { session, via }) =
+        auth::authenticate(app, &Presented::from_request(req)).await?
+    else {
         audit(EVENT, "unauthenticated", None, ip);
         return Err(ApiError::unauthenticated());
     };
@@ -127,8 +69,8 @@ pub async fn change_password(
         audit(EVENT, "cookie_without_json", Some(member_id), ip);
         return Err(ApiError::unsupported_media_type());
     }
-    let change =
-        parse(app, req).inspect_err(|_| audit(EVENT, "invalid_request", Some(member_id), ip))?;
+    let change = parse(req, app.config.password_max_length)
+        .inspect_err(|_| audit(EVENT, "invalid_request", Some(member_id), ip))?;
     let now = app.clock.now_ms();
 
     // Stage 2: count the attempt, read the member and, if asked, list its sessions, at once.
@@ -141,7 +83,8 @@ pub async fn change_password(
         }
     };
     let (attempt, member, sessions) = tokio::join!(
-        app.counters.count(&counter, attempt_policy(app), now),
+        app.counters
+            .count(&counter, app.policies.change_password, now),
         app.members.get(&session.email_key),
         sessions,
     );
@@ -175,7 +118,7 @@ pub async fn change_password(
     if change.current_password.is_none() && member.password_hash.is_some() && !recent {
         violations.push(FieldViolation::new(
             "currentPassword",
-            "REQUIRED_FIELD_MISSING",
+            rule::REQUIRED_FIELD_MISSING,
             "currentPassword is required: this session was not created recently.",
         ));
     }
@@ -226,7 +169,7 @@ pub async fn change_password(
         }
         PasswordChange::Stale => {
             audit(EVENT, "conflict", Some(member_id), ip);
-            Err(changed_meanwhile())
+            Err(ApiError::concurrent_modification())
         }
     }
 }

@@ -1,15 +1,8 @@
-//! POST /v2/change-password. Builds the app once (with the token keys, since an access token
-//! is one of the credentials it accepts), then serves each request with `handler::handle`.
-
-use change_password::handler;
+//! POST /v2/change-password: the app is built once (with the token keys when configured, since
+//! an access token is one of the credentials it accepts), then every request is served by
+//! `handler::handle`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    let app = shared::app::App::from_env().await?;
-    lambda_http::run(lambda_http::service_fn(|req| {
-        let request_id = shared::http::request_id(&req);
-        shared::http::serve(request_id.clone(), handler::handle(&app, req, request_id))
-    }))
-    .await
+    shared::http::run(change_password::handler::handle).await
 }

@@ -5,19 +5,12 @@
 //! sequential round trips (recorded by the SDK interceptor), and what is left: the service's
 //! own compute per login.
 
-use std::time::Instant;
-
 use serde_json::json;
-use shared::member::Status;
-use shared::testing::stats::{Sample, summary};
+use shared::testing::stats::{measure, report};
 use shared::testing::{self, post_json};
 
 const RUNS: usize = 100;
 const PASSWORD: &str = "correct horse battery staple";
-
-fn report(name: &str, samples: &[Sample]) {
-    println!("login {name:<8} {}", summary(samples));
-}
 
 #[tokio::main]
 async fn main() {
@@ -25,7 +18,7 @@ async fn main() {
     let mut members = vec![];
     for i in 0..RUNS {
         members.push(
-            t.member(&format!("m{i}@example.com"), Some(PASSWORD), Status::Active)
+            t.active_member(&format!("m{i}@example.com"), PASSWORD)
                 .await,
         );
     }
@@ -38,19 +31,10 @@ async fn main() {
                 &json!({"loginId": {"email": m.email}, "password": password}),
                 &ip,
             );
-            t.app.requests.take();
-            let argon_before = t.app.hasher.verify_time();
-            let started = Instant::now();
-            let result = login::handler::login(&t.app, &req, &ip).await;
-            let handler = started.elapsed();
+            let (result, sample) = measure(&t.app, login::handler::login(&t.app, &req, &ip)).await;
             assert_eq!(result.is_ok(), name == "success");
-            let traffic = t.app.requests.take();
-            samples.push(Sample::new(
-                handler,
-                t.app.hasher.verify_time() - argon_before,
-                traffic,
-            ));
+            samples.push(sample);
         }
-        report(name, &samples);
+        report("login", name, &samples);
     }
 }

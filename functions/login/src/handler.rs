@@ -9,105 +9,35 @@
 //! and, for a hash made under old parameters, stores a new hash.
 
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use shared::app::App;
-use shared::captcha::{self, CaptchaToken};
-use shared::email::Email;
-use shared::error::{ApiError, FieldViolation};
+use shared::captcha;
+use shared::error::ApiError;
 use shared::http;
-use shared::lockout::{self, Attempt, LockPolicy, Policy};
+use shared::lockout::{self, Attempt};
 use shared::member::{Member, Status};
-use shared::password::Password;
 use shared::telemetry::audit;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LoginBody {
-    login_id: Option<LoginId>,
-    password: Option<String>,
-    #[serde(default)]
-    captcha_tokens: Vec<CaptchaToken>,
-    #[allow(dead_code)]
-    client_meta_data: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct LoginId {
-    email: Option<String>,
-}
-
-/// A login request, parsed.
-struct Credentials {
-    email: Email,
-    password: Password,
-    captcha_tokens: Vec<CaptchaToken>,
-}
-
-fn parse(app: &App, req: &Request) -> Result<Credentials, ApiError> {
-    let body: LoginBody = http::parse_json(req)?;
-    let raw_email = body.login_id.and_then(|l| l.email);
-    let email =
-        http::required(&raw_email, "loginId.email").and_then(|e| Email::parse(e, "loginId.email"));
-    let password = match body.password.as_deref() {
-        None => Err(FieldViolation::new(
-            "password",
-            "REQUIRED_FIELD_MISSING",
-            "password is required.",
-        )),
-        Some(p) => Password::parse(p, "password", app.config.password_max_length),
-    };
-    match (email, password) {
-        (Ok(email), Ok(password)) => Ok(Credentials {
-            email,
-            password,
-            captcha_tokens: body.captcha_tokens,
-        }),
-        (e, p) => Err(ApiError::Validation(
-            [e.err(), p.err()].into_iter().flatten().collect(),
-        )),
-    }
-}
-
-fn email_policy(app: &App) -> Policy {
-    let l = &app.config.lockout;
-    Policy {
-        window_ms: l.failure_window * 1000,
-        limit: l.lock_after_failures,
-        lock: Some(LockPolicy {
-            base_ms: l.lock_seconds * 1000,
-            max_ms: l.lock_max_seconds * 1000,
-        }),
-    }
-}
-
-fn ip_policy(app: &App) -> Policy {
-    let l = &app.config.lockout;
-    Policy {
-        window_ms: l.failure_window * 1000,
-        limit: l.ip_max_failures,
-        lock: None,
-    }
-}
+mod request;
 
 pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
     let ip = http::client_ip(&req);
-    let result = login(app, &req, &ip).await;
-    app.log_traffic("login");
-    http::respond(result, &request_id)
+    app.answered("login", login(app, &req, &ip).await, &request_id)
 }
 
 pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiError> {
-    let creds = parse(app, req).inspect_err(|_| audit("login", "invalid_request", None, ip))?;
+    let creds = request::parse(req, app.config.password_max_length)
+        .inspect_err(|_| audit("login", "invalid_request", None, ip))?;
     let now = app.clock.now_ms();
     let email_counter = lockout::email_key("login", creds.email.key());
     let ip_counter = lockout::ip_key("login", ip);
 
     // Stage 1: count the attempt on both counters and read the member, concurrently.
     let (by_email, by_ip, member) = tokio::join!(
-        app.counters.count(&email_counter, email_policy(app), now),
-        app.counters.count(&ip_counter, ip_policy(app), now),
+        app.counters
+            .count(&email_counter, app.policies.login_email, now),
+        app.counters.count(&ip_counter, app.policies.login_ip, now),
         app.members.get(creds.email.key()),
     );
     let (by_email, by_ip, member) = (by_email?, by_ip?, member?);

@@ -4,18 +4,12 @@
 //! DynamoDB, the DynamoDB requests and sequential round trips (recorded by the SDK
 //! interceptor), and what is left: the service's own compute per logout.
 
-use std::time::{Duration, Instant};
-
 use shared::member::Status;
-use shared::testing::stats::{Sample, summary};
+use shared::testing::stats::{measure, report};
 use shared::testing::{self, request};
 
 const RUNS: usize = 200;
 const ALLOWED: &str = "https://app.example.com/signed-out";
-
-fn report(name: &str, samples: &[Sample]) {
-    println!("logout {name:<22} {}", summary(samples));
-}
 
 #[tokio::main]
 async fn main() {
@@ -92,14 +86,11 @@ async fn main() {
                 ),
                 _ => request("GET", "/v1/logout", &[], "", "10.0.0.1"),
             };
-            t.app.requests.take();
-            let started = Instant::now();
-            let resp = logout::handler::respond(&t.app, &req, "bench").await;
-            let handler = started.elapsed();
+            let (resp, sample) =
+                measure(&t.app, logout::handler::respond(&t.app, &req, "bench")).await;
             assert!(resp.status().as_u16() < 400, "{name}: {}", resp.status());
-            let traffic = t.app.requests.take();
-            samples.push(Sample::new(handler, Duration::ZERO, traffic));
+            samples.push(sample);
         }
-        report(name, &samples);
+        report("logout", name, &samples);
     }
 }

@@ -23,36 +23,32 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use lambda_http::http::{Method, header};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use serde_json::json;
 
 use shared::app::App;
-use shared::auth;
-use shared::error::{ApiError, FieldViolation, StoreError};
+use shared::auth::{self, Presented};
+use shared::error::{ApiError, FieldViolation, StoreError, rule};
 use shared::http;
-use shared::session::{Session, SessionToken};
+use shared::session::Session;
 use shared::telemetry::audit;
 
 use crate::page::{self, Page};
+
+use redirect::{Target, log_refused_redirect, target};
+use request::{accepts_json, loggable, parse};
+
+mod redirect;
+mod request;
 
 /// Where to send the browser afterwards: query string, or JSON body of a POST.
 pub const REDIRECT_PARAM: &str = "postLogoutRedirectUri";
 /// The caller's client id, logged only.
 pub const CLIENT_ID_PARAM: &str = "clientId";
-/// How many characters of a caller-supplied value a log line keeps.
-const LOGGED_CHARS: usize = 128;
 
 /// `Set-Cookie` values that expire every cookie this API sets, each with the attributes it
 /// was set with (a cookie is only replaced by one of the same name, path and prefix).
 pub fn expired_cookies() -> Vec<String> {
     vec![http::clear_session_cookie()]
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct LogoutBody {
-    post_logout_redirect_uri: Option<String>,
-    client_id: Option<String>,
 }
 
 /// How the caller wants the answer written.
@@ -63,22 +59,6 @@ enum Reply {
     /// For single-page apps (POST with `Accept: application/json`): `{"redirectUrl"}`, or the
     /// error body every other endpoint uses.
     Json,
-}
-
-/// A logout request's parameters, parsed.
-#[derive(Default)]
-struct Params {
-    redirect: Option<String>,
-    client_id: Option<String>,
-}
-
-/// Where the browser goes next.
-#[derive(Debug, PartialEq, Eq)]
-enum Target<'a> {
-    Stay,
-    /// An allowlist entry, byte for byte equal to the requested URL.
-    Allowed(&'a str),
-    Refused,
 }
 
 /// What happened, before it is written for the caller.
@@ -115,20 +95,19 @@ async fn logout<'a>(app: &'a App, req: &Request, ip: &str) -> Outcome<'a> {
     let post = match *req.method() {
         Method::GET => false,
         Method::POST => true,
-        _ => return Outcome::NotLoggedOut(method_not_allowed()),
+        _ => return Outcome::NotLoggedOut(ApiError::method_not_allowed("GET, POST")),
     };
     if let Err(e) = http::check_size(req) {
         audit("logout", "refused_oversize_body", None, ip);
         return Outcome::NotLoggedOut(e);
     }
-    let cookie_only =
-        http::bearer(req).is_none() && http::cookie(req, http::SESSION_COOKIE).is_some();
-    if post && cookie_only && !http::is_json(req) {
+    let presented = Presented::from_request(req);
+    if post && presented.cookie_only() && !http::is_json(req) {
         audit("logout", "refused_cookie_without_json", None, ip);
-        return Outcome::NotLoggedOut(cookie_post_needs_json());
+        return Outcome::NotLoggedOut(ApiError::cookie_post_needs_json());
     }
     let params = parse(req, post);
-    if let Err(e) = end_sessions(app, req, ip).await {
+    if let Err(e) = end_sessions(app, &presented, ip).await {
         return Outcome::NotLoggedOut(e.into());
     }
     let params = match params {
@@ -153,7 +132,7 @@ async fn logout<'a>(app: &'a App, req: &Request, ip: &str) -> Outcome<'a> {
             log_refused_redirect(params.redirect.as_deref().unwrap_or_default());
             Outcome::LoggedOutDespite(ApiError::violation(FieldViolation::new(
                 REDIRECT_PARAM,
-                "REDIRECT_NOT_ALLOWED",
+                rule::REDIRECT_NOT_ALLOWED,
                 "postLogoutRedirectUri is not an allowed redirect target.",
             )))
         }
@@ -162,21 +141,17 @@ async fn logout<'a>(app: &'a App, req: &Request, ip: &str) -> Outcome<'a> {
 }
 
 /// Revokes every live session the request names; finding none is not an error.
-async fn end_sessions(app: &App, req: &Request, ip: &str) -> Result<(), StoreError> {
+async fn end_sessions(app: &App, presented: &Presented, ip: &str) -> Result<(), StoreError> {
     let now = app.clock.now_ms();
     // `authenticate` takes the Authorization header over the cookie; a cookie sent beside the
     // header is looked up at the same time.
     let cookie_beside_header = async {
-        let cookie = http::cookie(req, http::SESSION_COOKIE);
-        match (
-            http::bearer(req),
-            cookie.as_deref().and_then(SessionToken::parse),
-        ) {
-            (Some(_), Some(token)) => app.sessions.authenticate(&token, now).await,
-            _ => Ok(None),
+        match presented.cookie_beside_header() {
+            Some(token) => app.sessions.authenticate(&token, now).await,
+            None => Ok(None),
         }
     };
-    let (caller, beside) = tokio::join!(auth::authenticate(app, req), cookie_beside_header);
+    let (caller, beside) = tokio::join!(auth::authenticate(app, presented), cookie_beside_header);
     let caller = caller.inspect_err(|_| audit("logout", "unavailable", None, ip))?;
     let beside = beside.inspect_err(|_| audit("logout", "unavailable", None, ip))?;
     let mut sessions: Vec<Session> = caller.map(|c| c.session).into_iter().collect();
@@ -213,125 +188,11 @@ async fn end_sessions(app: &App, req: &Request, ip: &str) -> Result<(), StoreErr
     failure.map_or(Ok(()), Err)
 }
 
-/// The parameters from the query string and, for POST, a JSON body. A redirect target given
-/// twice is refused: two readers of one request must never disagree on where it goes.
-fn parse(req: &Request, post: bool) -> Result<Params, ApiError> {
-    let query: Vec<(String, String)> =
-        url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let given = |name: &str| -> Vec<String> {
-        query
-            .iter()
-            .filter(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.clone())
-            .collect()
-    };
-    let body: LogoutBody = if post && !http::body_bytes(req).iter().all(u8::is_ascii_whitespace) {
-        http::parse_json(req)?
-    } else {
-        LogoutBody::default()
-    };
-    let mut redirects = given(REDIRECT_PARAM);
-    redirects.extend(body.post_logout_redirect_uri.filter(|v| !v.is_empty()));
-    redirects.dedup();
-    if redirects.len() > 1 {
-        return Err(ApiError::violation(FieldViolation::new(
-            REDIRECT_PARAM,
-            "AMBIGUOUS",
-            "postLogoutRedirectUri is given more than once, with different values.",
-        )));
-    }
-    Ok(Params {
-        redirect: redirects.pop(),
-        client_id: given(CLIENT_ID_PARAM)
-            .into_iter()
-            .next()
-            .or(body.client_id.filter(|v| !v.is_empty())),
-    })
-}
-
-/// Exact, byte-for-byte equality with an allowlist entry: no normalising, no prefix or host
-/// matching, so no parser disagreement can turn a lookalike into an allowed target.
-fn target<'a>(allowlist: &'a [String], requested: Option<&str>) -> Target<'a> {
-    match requested {
-        None => Target::Stay,
-        Some(url) => allowlist
-            .iter()
-            .find(|entry| entry.as_str() == url)
-            .map_or(Target::Refused, |entry| Target::Allowed(entry)),
-    }
-}
-
-/// A caller-supplied value made short and single-line for a log field.
-fn loggable(raw: &str) -> String {
-    raw.chars()
-        .take(LOGGED_CHARS)
-        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
-        .collect()
-}
-
-/// Logs where a refused redirect pointed: scheme and origin only, since the rest of a URL
-/// (userinfo, path, query) may carry a secret.
-fn log_refused_redirect(raw: &str) {
-    let (scheme, origin) = match url::Url::parse(raw) {
-        Ok(u) => (u.scheme().to_owned(), u.origin().ascii_serialization()),
-        Err(_) => (String::new(), "not a URL".to_owned()),
-    };
-    tracing::warn!(
-        event = "logout_redirect_refused",
-        scheme = %loggable(&scheme),
-        origin = %loggable(&origin),
-        length = raw.len(),
-    );
-}
-
 fn reply_for(req: &Request) -> Reply {
     match *req.method() {
         Method::POST if accepts_json(req) => Reply::Json,
         Method::POST => Reply::Html { after_post: true },
         _ => Reply::Html { after_post: false },
-    }
-}
-
-/// Whether `Accept` lists `application/json` (with any parameters, but not `q=0`).
-fn accepts_json(req: &Request) -> bool {
-    req.headers()
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|range| {
-            let mut parts = range.split(';');
-            let media = parts.next().unwrap_or_default().trim();
-            media.eq_ignore_ascii_case("application/json")
-                && parts.all(|p| match p.trim().split_once('=') {
-                    Some((k, q)) if k.trim().eq_ignore_ascii_case("q") => {
-                        q.trim().parse::<f32>().is_ok_and(|q| q > 0.0)
-                    }
-                    _ => true,
-                })
-        })
-}
-
-fn method_not_allowed() -> ApiError {
-    ApiError::Application {
-        status: 405,
-        code: "METHOD_NOT_ALLOWED",
-        message: "Log out with GET or POST.",
-        data: json!({}),
-        retry_after: None,
-    }
-}
-
-fn cookie_post_needs_json() -> ApiError {
-    ApiError::Application {
-        status: 415,
-        code: "UNSUPPORTED_MEDIA_TYPE",
-        message: "A logout POST authenticated by the session cookie must be sent with \
-                  Content-Type: application/json; a plain link can use GET.",
-        data: json!({}),
-        retry_after: None,
     }
 }
 

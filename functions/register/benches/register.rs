@@ -5,18 +5,12 @@
 //! by the SDK interceptor), the handler time minus hashing, and what is left of that after
 //! DynamoDB: the service's own compute per registration (parsing, password policy, zxcvbn).
 
-use std::time::Instant;
-
 use serde_json::json;
-use shared::testing::stats::{Sample, summary};
+use shared::testing::stats::{measure, report};
 use shared::testing::{self, post_json};
 
 const RUNS: usize = 100;
 const PASSWORD: &str = "correct horse battery staple";
-
-fn report(name: &str, samples: &[Sample]) {
-    println!("register {name:<9} {}", summary(samples));
-}
 
 #[tokio::main]
 async fn main() {
@@ -30,19 +24,11 @@ async fn main() {
                 &json!({"loginId": {"email": format!("m{i}@example.com")}, "password": PASSWORD}),
                 "10.0.0.1",
             );
-            t.app.requests.take();
-            let hash_before = t.app.hasher.hash_time();
-            let started = Instant::now();
-            let result = register::handler::register(&t.app, &req, "10.0.0.1").await;
-            let handler = started.elapsed();
+            let registration = register::handler::register(&t.app, &req, "10.0.0.1");
+            let (result, sample) = measure(&t.app, registration).await;
             assert_eq!(result.is_ok(), name == "new");
-            let traffic = t.app.requests.take();
-            samples.push(Sample::new(
-                handler,
-                t.app.hasher.hash_time() - hash_before,
-                traffic,
-            ));
+            samples.push(sample);
         }
-        report(name, &samples);
+        report("register", name, &samples);
     }
 }

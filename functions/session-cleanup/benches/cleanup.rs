@@ -1,4 +1,5 @@
-//! Session-cleanup benchmark against DynamoDB Local (`cargo bench -p session-cleanup`).
+//! Session-cleanup benchmark against DynamoDB Local (`scripts/bench session-cleanup`, or
+//! `cargo bench -p session-cleanup --features testing`: it seeds with `seed`, test-only code).
 //!
 //! For each number of live sessions (1,000 and 10,000 by default; `CLEANUP_BENCH_SIZES`,
 //! e.g. `1000,10000,100000`, chooses), on fresh tables:
@@ -16,8 +17,6 @@ use std::time::{Duration, Instant};
 use session_cleanup::cleanup::{Collector, HOUR_MS, Settings, run};
 use session_cleanup::seed::{self, SessionSpec};
 use shared::clock::Millis;
-use shared::email::Email;
-use shared::member::{Member, Status};
 use shared::testing;
 
 const COLLECTABLE: usize = 2_000;
@@ -36,29 +35,11 @@ async fn bench(live: usize) {
         t.app.clock.clone(),
         Settings::default(),
     );
-    let email = Email::parse("bench@example.com", "email").expect("email");
-    let member = Member::new(&email, Status::Active, t0);
-    let template = t
-        .app
-        .sessions
-        .create(&member, t0, 3600)
-        .await
-        .expect("template session")
-        .session;
     // Only its shape is wanted.
-    t.client
-        .delete_item()
-        .table_name(&t.tables.sessions)
-        .key("sessionId", shared::dynamo::s(&template.session_id))
-        .send()
-        .await
-        .expect("template deleted");
+    let (_, template) = seed::template(&t, "bench@example.com").await;
 
     let mut specs: Vec<SessionSpec> = (0..live)
-        .map(|i| {
-            let s = SessionSpec::live(t0 - i as Millis * 10, 30 * DAY);
-            if i % 3 == 0 { s.with_refresh() } else { s }
-        })
+        .map(|i| SessionSpec::live(t0 - i as Millis * 10, 30 * DAY).with_refresh_if(i % 3 == 0))
         .collect();
     for i in 0..COLLECTABLE {
         let at = t0 + 60_000 + (i as Millis * 6 * HOUR_MS) / COLLECTABLE as Millis;
@@ -72,7 +53,7 @@ async fn bench(live: usize) {
                 refresh: false,
             }
         };
-        specs.push(if i % 2 == 0 { s.with_refresh() } else { s });
+        specs.push(s.with_refresh_if(i % 2 == 0));
     }
     let seeding = Instant::now();
     seed::sessions(&t.client, &t.tables.sessions, &template, &specs)

@@ -20,17 +20,22 @@ use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::query::QueryError;
 use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use shared::clock::{Clock, Millis, hour_bucket};
 use shared::config::{ConfigError, TableNames};
+use shared::dynamo::RawResponse;
 use shared::error::StoreError;
+use shared::gc::{Key, Kind, Page, Verdict};
+use shared::lockout::{Counters, Cursor};
+use shared::session::Sessions;
 use tokio::time::Instant;
 
 use crate::backoff;
-use crate::cursor::{self, Cursor};
-use crate::garbage::{GcTable, Key, Kind, Page, Verdict};
 
 pub const HOUR_MS: Millis = 3_600_000;
 
@@ -95,9 +100,9 @@ impl Settings {
 /// What a run needs, built once at init.
 #[derive(Clone, Debug)]
 pub struct Collector {
-    pub client: Client,
-    pub sessions: GcTable,
-    pub counters: GcTable,
+    pub sessions: Sessions,
+    /// The stale counters, and the cursor (an item of the counters table).
+    pub counters: Counters,
     pub clock: Clock,
     pub settings: Settings,
 }
@@ -105,9 +110,8 @@ pub struct Collector {
 impl Collector {
     pub fn new(client: Client, tables: &TableNames, clock: Clock, settings: Settings) -> Self {
         Self {
-            client,
-            sessions: GcTable::new(Kind::Sessions, &tables.sessions),
-            counters: GcTable::new(Kind::Counters, &tables.counters),
+            sessions: Sessions::new(client.clone(), &tables.sessions),
+            counters: Counters::new(client, &tables.counters),
             clock,
             settings,
         }
@@ -121,10 +125,31 @@ impl Collector {
         Ok(Self::new(client, &config.tables, Clock::system(), settings))
     }
 
-    fn table(&self, kind: Kind) -> &GcTable {
+    /// One page of `kind`'s collectable keys in `bucket`.
+    async fn page(
+        &self,
+        kind: Kind,
+        bucket: &str,
+        now: Millis,
+        start: Option<Key>,
+    ) -> Result<Page, SdkError<QueryError, RawResponse>> {
+        let limit = self.settings.page_size;
         match kind {
-            Kind::Sessions => &self.sessions,
-            Kind::Counters => &self.counters,
+            Kind::Sessions => self.sessions.collectable(bucket, now, start, limit).await,
+            Kind::Counters => self.counters.collectable(bucket, now, start, limit).await,
+        }
+    }
+
+    /// The conditional delete of one of `kind`'s collectable items.
+    async fn delete(
+        &self,
+        kind: Kind,
+        key: &str,
+        now: Millis,
+    ) -> Result<Verdict, SdkError<DeleteItemError, RawResponse>> {
+        match kind {
+            Kind::Sessions => self.sessions.delete_collectable(key, now).await,
+            Kind::Counters => self.counters.delete_collectable(key, now).await,
         }
     }
 }
@@ -259,11 +284,8 @@ pub async fn run(c: &Collector, now: Millis, deadline: Instant) -> Outcome {
 
     let current = hour_start(now);
     let floor = current - c.settings.lookback_hours * HOUR_MS;
-    let read = tokio::time::timeout_at(
-        stop,
-        backoff::retry(stop, || cursor::read(&c.client, &c.counters.table)),
-    )
-    .await;
+    let read =
+        tokio::time::timeout_at(stop, backoff::retry(stop, || c.counters.cleanup_cursor())).await;
     let stored = match read {
         Ok(Ok(cur)) => Some(cur),
         Ok(Err(e)) => {
@@ -308,11 +330,9 @@ pub async fn run(c: &Collector, now: Millis, deadline: Instant) -> Outcome {
             if stored.get(kind).is_some_and(|f| f >= to) {
                 continue;
             }
-            let saved = tokio::time::timeout_at(
-                save_by,
-                cursor::advance(&c.client, &c.counters.table, kind, to, now),
-            )
-            .await;
+            let saved =
+                tokio::time::timeout_at(save_by, c.counters.advance_cleanup_cursor(kind, to, now))
+                    .await;
             match saved {
                 Ok(Ok(_)) => match kind {
                     Kind::Sessions => left.sessions = Some(to),
@@ -367,16 +387,13 @@ async fn sweep(
     tally: &Tally,
     drained: &AtomicI64,
 ) -> bool {
-    let table = c.table(kind);
     let fetch = |bucket: String, start: Option<Key>| async move {
         if Instant::now() >= stop {
             return Ok(None);
         }
-        let page = backoff::retry(stop, || {
-            table.page(&c.client, &bucket, now, start.clone(), c.settings.page_size)
-        })
-        .await
-        .map_err(|e| StoreError::new("Query cleanup index", e))?;
+        let page = backoff::retry(stop, || c.page(kind, &bucket, now, start.clone()))
+            .await
+            .map_err(|e| StoreError::new("Query cleanup index", e))?;
         tally.page(kind, &page);
         Ok::<_, StoreError>(Some(page))
     };
@@ -395,10 +412,10 @@ async fn sweep(
             let Page { keys, next, .. } = page;
             // The next page is fetched while this one's deletes run.
             let (deleted, following) = match next {
-                None => (delete_all(c, table, keys, now, stop, tally).await, None),
+                None => (delete_all(c, kind, keys, now, stop, tally).await, None),
                 Some(start) => {
                     let (d, f) = futures::future::join(
-                        delete_all(c, table, keys, now, stop, tally),
+                        delete_all(c, kind, keys, now, stop, tally),
                         fetch(bucket.clone(), Some(start)),
                     )
                     .await;
@@ -428,7 +445,7 @@ async fn sweep(
 /// Returns whether every key got its answer.
 async fn delete_all(
     c: &Collector,
-    table: &GcTable,
+    kind: Kind,
     keys: Vec<String>,
     now: Millis,
     stop: Instant,
@@ -439,13 +456,13 @@ async fn delete_all(
     let mut failed = false;
     let mut results = futures::stream::iter(keys)
         .take_while(|_| std::future::ready(Instant::now() < stop))
-        .map(|key| async move { backoff::retry(stop, || table.delete(&c.client, &key, now)).await })
+        .map(|key| async move { backoff::retry(stop, || c.delete(kind, &key, now)).await })
         .buffer_unordered(c.settings.fanout.max(1));
     while let Some(result) = results.next().await {
         match result {
             Ok(v) => {
                 answered += 1;
-                tally.verdict(table.kind, v);
+                tally.verdict(kind, v);
             }
             Err(e) => {
                 failed = true;

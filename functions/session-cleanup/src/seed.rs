@@ -1,7 +1,8 @@
 //! Bulk writes that fill a sessions table for the tests and the benchmark, thousands of items
 //! a second. Each item is a copy of a session the owner stored (`Sessions::create`), changed
 //! only where the owner's own writes would change it (expiry, revocation, refresh family), so
-//! the items stay what `shared::session` writes even as it grows fields.
+//! the items stay what `shared::session` writes even as it grows fields. Test-only (the
+//! `testing` feature): the one writer of the sessions table outside `shared::session`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,10 +11,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures::{StreamExt, TryStreamExt};
 use shared::clock::{Millis, hour_bucket};
+use shared::email::Email;
 use shared::error::StoreError;
-use shared::session::Session;
-
-use crate::garbage::REFRESH_ATTRIBUTE;
+use shared::member::{Member, Status};
+use shared::session::{REFRESH_ATTRIBUTE, Session};
+use shared::testing::TestApp;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -53,10 +55,33 @@ impl SessionSpec {
         self
     }
 
+    /// With a refresh family when `refresh` holds (every n-th of a batch, say).
+    pub fn with_refresh_if(self, refresh: bool) -> Self {
+        if refresh { self.with_refresh() } else { self }
+    }
+
     pub fn revoked(mut self, at: Millis) -> Self {
         self.revoked_at = Some(at);
         self
     }
+}
+
+/// A member of `email` (not stored) and a session of it exactly as `Sessions::create` stores
+/// it: the model every seeded session copies. The session is deleted again at once, so the
+/// table is left as it was.
+pub async fn template(t: &TestApp, email: &str) -> (Member, Session) {
+    let email = Email::parse(email, "email").expect("a valid email");
+    let member = Member::new(&email, Status::Active, t.app.clock.now_ms());
+    let template = t.session_lasting(&member, 3600).await.session;
+    t.client
+        .delete_item()
+        .table_name(&t.tables.sessions)
+        .key("sessionId", shared::dynamo::s(&template.session_id))
+        .send()
+        .await
+        .expect("the template session is deleted");
+    t.app.requests.take();
+    (member, template)
 }
 
 /// The item `spec` describes, modelled on `template`.

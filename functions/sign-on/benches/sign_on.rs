@@ -5,41 +5,22 @@
 //! the DynamoDB requests and sequential round trips (recorded by the SDK interceptor), and
 //! what is left: the service's own compute per sign-on (caller check, validation, JSON).
 
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 use shared::secret::sha256_hex;
-use shared::testing::stats::{Sample, summary};
-use shared::testing::{self, TestApp};
+use shared::testing::stats::{Sample, measure, report};
+use shared::testing::{self, Auth, TestApp};
 
 const RUNS: usize = 100;
 const KEY: &str = "sok_bench-only-key-0123456789abcdefghijklmnopqrstuvwxyzAB";
 
-fn report(name: &str, samples: &[Sample]) {
-    println!("sign-on {name:<16} {}", summary(samples));
-}
-
 async fn run(t: &TestApp, bodies: &[Value]) -> Vec<Sample> {
-    let auth = format!("Bearer {KEY}");
     let mut samples = vec![];
     for b in bodies {
-        let req = testing::request(
-            "POST",
-            "/v2/sign-on",
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &auth),
-            ],
-            &b.to_string(),
-            "10.0.0.1",
-        );
-        t.app.requests.take();
-        let started = Instant::now();
-        let result = sign_on::handler::sign_on(&t.app, &req, "10.0.0.1").await;
-        let handler = started.elapsed();
+        let req = Auth::Bearer(KEY).post_json("/v2/sign-on", &b.to_string(), "10.0.0.1");
+        let (result, sample) =
+            measure(&t.app, sign_on::handler::sign_on(&t.app, &req, "10.0.0.1")).await;
         assert!(result.is_ok());
-        let traffic = t.app.requests.take();
-        samples.push(Sample::new(handler, Duration::ZERO, traffic));
+        samples.push(sample);
     }
     samples
 }
@@ -61,13 +42,13 @@ async fn main() {
     let new: Vec<Value> = (0..RUNS)
         .map(|i| json!({"loginId": {"email": format!("m{i}@example.com")}, "profile": profile(i)}))
         .collect();
-    report("new member", &run(&t, &new).await);
+    report("sign-on", "new member", &run(&t, &new).await);
     let merged: Vec<Value> = (0..RUNS)
         .map(|i| json!({"loginId": {"email": format!("m{i}@example.com")}, "profile": {"nickname": format!("n{i}")}}))
         .collect();
-    report("existing, merge", &run(&t, &merged).await);
+    report("sign-on", "existing, merge", &run(&t, &merged).await);
     let unchanged: Vec<Value> = (0..RUNS)
         .map(|i| json!({"loginId": {"email": format!("m{i}@example.com")}}))
         .collect();
-    report("existing, as is", &run(&t, &unchanged).await);
+    report("sign-on", "existing, as is", &run(&t, &unchanged).await);
 }

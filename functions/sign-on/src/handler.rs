@@ -1,7 +1,7 @@
 //! Sign On (DESIGN §3.3): a trusted server creates or updates a member by email and gets a
 //! session for it, without a password.
 //!
-//! Order: the caller is authenticated (IAM principal or API key, see `caller`), then the body is
+//! Order: the caller is authenticated (IAM principal or API key, `shared::auth::trusted`), then the body is
 //! checked in full, then at most two sequential DynamoDB round trips. Round trip 1 tries to
 //! create the member (`PutItem` conditional on a new email); a taken email fails that condition
 //! and DynamoDB returns the member as it is, so there is no read-then-write race and concurrent
@@ -22,14 +22,15 @@ use serde_json::{Value, json};
 
 use shared::app::App;
 use shared::clock::Millis;
-use shared::email::Email;
-use shared::error::{ApiError, FieldViolation};
+use shared::email::{Email, LoginId};
+use shared::error::{ApiError, FieldViolation, rule};
 use shared::http;
 use shared::member::{CreateError, Member, Merge, ProfilePatch, Status};
 use shared::session::NewSession;
 
-use crate::caller::{self, Caller, Refusal};
-use crate::profile;
+use shared::auth::trusted::{self, Allowed, Refusal, TrustedServer};
+use shared::config::ConfigError;
+use shared::member::profile;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -37,11 +38,6 @@ struct SignOnBody {
     login_id: Option<LoginId>,
     profile: Option<Value>,
     verify_email: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct LoginId {
-    email: Option<String>,
 }
 
 /// A sign-on request, checked.
@@ -54,13 +50,13 @@ pub(crate) struct SignOn {
 /// The request's audit context: who asked, from where.
 struct Audit<'a> {
     ip: &'a str,
-    caller: Option<&'a Caller>,
+    caller: Option<&'a TrustedServer>,
 }
 
 impl Audit<'_> {
     /// One authentication decision, with the trusted caller beside the member.
     fn log(&self, outcome: &str, member_id: Option<&str>) {
-        let caller = self.caller.map(Caller::label).unwrap_or_default();
+        let caller = self.caller.map(TrustedServer::label).unwrap_or_default();
         tracing::info!(
             event = "sign_on",
             outcome,
@@ -74,21 +70,18 @@ impl Audit<'_> {
 
 fn parse(app: &App, req: &Request) -> Result<SignOn, ApiError> {
     let body: SignOnBody = http::parse_json(req)?;
-    let raw_email = body.login_id.and_then(|l| l.email);
-    let email = http::required(&raw_email, "loginId.email")
-        .and_then(|e| Email::parse(e, "loginId.email"))
-        .and_then(|e| {
-            let allowed = &app.config.sign_on.allowed_email_domains;
-            if allowed.is_empty() || allowed.iter().any(|d| d == e.domain()) {
-                Ok(e)
-            } else {
-                Err(FieldViolation::new(
-                    "loginId.email",
-                    "DOMAIN_NOT_ALLOWED",
-                    "This email's domain may not sign on.",
-                ))
-            }
-        });
+    let email = LoginId::email(body.login_id.as_ref()).and_then(|e| {
+        let allowed = &app.config.sign_on.allowed_email_domains;
+        if allowed.is_empty() || allowed.iter().any(|d| d == e.domain()) {
+            Ok(e)
+        } else {
+            Err(FieldViolation::new(
+                "loginId.email",
+                rule::DOMAIN_NOT_ALLOWED,
+                "This email's domain may not sign on.",
+            ))
+        }
+    });
     let today = time::OffsetDateTime::from_unix_timestamp(app.clock.now_secs())
         .map(|t| t.date())
         .unwrap_or(time::Date::MIN);
@@ -111,15 +104,28 @@ fn parse(app: &App, req: &Request) -> Result<SignOn, ApiError> {
     }
 }
 
+/// At init: says when only IAM callers can get in (no API key hash configured).
+pub fn check(app: &App) -> Result<(), ConfigError> {
+    if app.config.sign_on.api_key_hashes.is_empty() {
+        tracing::info!(
+            event = "sign_on_config",
+            "no SIGN_ON_API_KEY_HASHES: only callers verified by the route's IAM authorizer are accepted"
+        );
+    }
+    Ok(())
+}
+
 pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
     let ip = http::client_ip(&req);
-    let result = sign_on(app, &req, &ip).await;
-    app.log_traffic("sign-on");
-    http::respond(result, &request_id)
+    app.answered("sign-on", sign_on(app, &req, &ip).await, &request_id)
 }
 
 pub async fn sign_on(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiError> {
-    let caller = caller::identify(&app.config.sign_on, req).map_err(|refusal| {
+    let allowed = Allowed {
+        principals: &app.config.sign_on.allowed_principals,
+        api_key_hashes: &app.config.sign_on.api_key_hashes,
+    };
+    let caller = trusted::identify(allowed, req).map_err(|refusal| {
         let audit = Audit { ip, caller: None };
         match refusal {
             Refusal::Unauthenticated => {
@@ -127,7 +133,7 @@ pub async fn sign_on(app: &App, req: &Request, ip: &str) -> Result<Response<Body
                 ApiError::unauthenticated()
             }
             Refusal::NotAllowed { arn } => {
-                let denied = Caller::Iam { arn };
+                let denied = TrustedServer::Iam { arn };
                 Audit {
                     ip,
                     caller: Some(&denied),
@@ -222,13 +228,7 @@ fn refuse_unless_active(member: &Member, audit: &Audit<'_>) -> Result<(), ApiErr
             } else {
                 "REQUIRE_EMAIL_VERIFICATION"
             };
-            Err(ApiError::Application {
-                status: 403,
-                code: "MEMBER_PENDING",
-                message: "This member awaits approval or email verification.",
-                data: json!({ "state": state }),
-                retry_after: None,
-            })
+            Err(ApiError::member_pending(state))
         }
     }
 }

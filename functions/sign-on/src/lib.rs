@@ -1,5 +1,3 @@
 //! The sign-on function as a library, so its binaries, tests and benchmark share one handler.
 
-pub mod caller;
 pub mod handler;
-pub mod profile;

@@ -52,15 +52,8 @@ async fn main() {
         let m = t
             .member(&format!("m{i}@example.com"), None, Status::Active)
             .await;
-        let s = t
-            .app
-            .sessions
-            .create(&m, t.app.clock.now_ms(), 86_400)
-            .await
-            .unwrap();
-        session_tokens.push(s.token);
+        session_tokens.push(t.session_lasting(&m, 86_400).await.token);
     }
-    t.app.requests.take();
 
     let mut exchanges = vec![];
     let mut refresh_tokens = vec![];
@@ -95,7 +88,7 @@ async fn main() {
     }
     report("refresh", &refreshes);
 
-    let tokens = t.app.tokens.as_ref().unwrap();
+    let tokens = t.tokens();
     let now = t.app.clock.now_ms();
     let started = Instant::now();
     let mut minted = vec![];

@@ -9,21 +9,24 @@
 //! - Revoke (RFC 7009): a refresh token (or an access token) ends its session. Always 200.
 //! - JWKS: the public keys that verify access tokens, current and previous.
 //!
-//! Parameters come form-encoded (RFC 6749) or as JSON, where camelCase twins are accepted.
+//! Parameters come form-encoded (RFC 6749) or as JSON, where camelCase twins are accepted;
+//! `request` reads them and the route path, before any table is touched.
 //! Client errors are RFC 6749 §5.2 bodies; a dependency failure is a 503 with `Retry-After`.
 
-use std::collections::BTreeMap;
-
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
 use shared::app::App;
+use shared::config::ConfigError;
 use shared::error::{ApiError, StoreError};
 use shared::http;
-use shared::session::SessionToken;
+use shared::session::{Grant, RefreshToken, Rotation, SessionToken};
 use shared::telemetry::audit;
-use shared::token::{ACCESS_TOKEN_TYPE, Grant, RefreshToken, Rotation, SESSION_TOKEN_TYPE, Tokens};
+use shared::token::{ACCESS_TOKEN_TYPE, SESSION_TOKEN_TYPE, Tokens};
+
+use request::{Params, parse_params, path};
+
+mod request;
 
 pub const TOKEN_PATH: &str = "/oauth2/token";
 pub const REVOKE_PATH: &str = "/oauth2/revoke";
@@ -35,22 +38,6 @@ pub const REFRESH_GRANT: &str = "refresh_token";
 /// How long resource servers may cache the JWKS document. A new key is published this long
 /// before it starts signing (README: rotating keys).
 const JWKS_MAX_AGE_SECONDS: u32 = 300;
-
-/// Longest accepted `client_id` (RFC 6749 allows any printable ASCII).
-const MAX_CLIENT_ID: usize = 128;
-
-/// The parameters this endpoint reads, with their JSON camelCase twins.
-const PARAMETERS: &[(&str, &str)] = &[
-    ("grant_type", "grantType"),
-    ("subject_token", "subjectToken"),
-    ("subject_token_type", "subjectTokenType"),
-    ("requested_token_type", "requestedTokenType"),
-    ("actor_token", "actorToken"),
-    ("refresh_token", "refreshToken"),
-    ("client_id", "clientId"),
-    ("token", "token"),
-    ("token_type_hint", "tokenTypeHint"),
-];
 
 /// An RFC 6749 §5.2 error: 400 with `error` and `error_description`.
 #[derive(Debug, PartialEq)]
@@ -124,6 +111,17 @@ pub fn respond(result: Result<Response<Body>, Failure>, request_id: &str) -> Res
     }
 }
 
+/// At init: the token function signs, so it refuses to start without a signing key.
+pub fn check(app: &App) -> Result<(), ConfigError> {
+    match app.tokens {
+        Some(_) => Ok(()),
+        None => Err(ConfigError {
+            var: "SIGNING_KEY_SECRET_ARN",
+            problem: "is required (or SIGNING_KEY, locally): the token function signs".into(),
+        }),
+    }
+}
+
 pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
     let ip = http::client_ip(&req);
     let result = route(app, &req, &ip).await;
@@ -131,38 +129,8 @@ pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Bod
     respond(result, &request_id)
 }
 
-/// The request path without an API Gateway stage prefix (there is none on `$default`).
-fn path(req: &Request) -> &str {
-    let path = req.uri().path();
-    let stage = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.as_deref(),
-        _ => None,
-    };
-    let path = match stage {
-        Some(stage) if stage != "$default" => path
-            .strip_prefix('/')
-            .and_then(|p| p.strip_prefix(stage))
-            .filter(|p| p.starts_with('/'))
-            .unwrap_or(path),
-        _ => path,
-    };
-    match path.trim_end_matches('/') {
-        "" => "/",
-        p => p,
-    }
-}
-
 fn method_not_allowed(allow: &str) -> Result<Response<Body>, Failure> {
-    let resp = http::error_response(
-        &ApiError::Application {
-            status: 405,
-            code: "METHOD_NOT_ALLOWED",
-            message: "This method is not allowed on this path.",
-            data: json!({ "allow": allow }),
-            retry_after: None,
-        },
-        "",
-    );
+    let resp = http::error_response(&ApiError::method_not_allowed(allow), "");
     Ok(http::with_header(resp, "allow", allow))
 }
 
@@ -177,14 +145,7 @@ pub async fn route(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
         (JWKS_PATH, "GET" | "HEAD") => Ok(jwks(tokens)),
         (TOKEN_PATH | REVOKE_PATH, _) => method_not_allowed("POST"),
         (JWKS_PATH, _) => method_not_allowed("GET"),
-        _ => Err(ApiError::Application {
-            status: 404,
-            code: "NOT_FOUND",
-            message: "No such path.",
-            data: json!({}),
-            retry_after: None,
-        }
-        .into()),
+        _ => Err(ApiError::not_found().into()),
     }
 }
 
@@ -196,108 +157,6 @@ fn jwks(tokens: &Tokens) -> Response<Body> {
         resp.headers_mut().insert("cache-control", v);
     }
     resp
-}
-
-/// The request's parameters, by their RFC names; a parameter sent empty counts as absent.
-#[derive(Debug, Default)]
-struct Params(BTreeMap<&'static str, String>);
-
-impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-
-    fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)
-            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required.")))
-    }
-
-    fn insert(&mut self, name: &'static str, value: String) -> Result<(), OAuthError> {
-        if value.is_empty() {
-            return Ok(());
-        }
-        if self.0.insert(name, value).is_some() {
-            return Err(OAuthError::invalid_request(format!(
-                "{name} is given more than once."
-            )));
-        }
-        Ok(())
-    }
-
-    /// The `client_id`, when given: printable ASCII, at most 128 characters.
-    fn client_id(&self) -> Result<Option<&str>, OAuthError> {
-        match self.get("client_id") {
-            Some(c)
-                if c.len() > MAX_CLIENT_ID || !c.bytes().all(|b| (0x20..=0x7e).contains(&b)) =>
-            {
-                Err(OAuthError::invalid_request(format!(
-                    "client_id must be at most {MAX_CLIENT_ID} printable ASCII characters."
-                )))
-            }
-            other => Ok(other),
-        }
-    }
-}
-
-fn media_type(req: &Request) -> Option<String> {
-    req.headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|ct| ct.split(';').next())
-        .map(|mt| mt.trim().to_ascii_lowercase())
-}
-
-/// Reads the body, form-encoded or JSON, refusing oversize, malformed and ambiguous input.
-fn parse_params(req: &Request) -> Result<Params, OAuthError> {
-    let bytes = http::body_bytes(req);
-    if bytes.len() > http::MAX_BODY_BYTES {
-        return Err(OAuthError::invalid_request(format!(
-            "The request body is larger than {} bytes.",
-            http::MAX_BODY_BYTES
-        )));
-    }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| OAuthError::invalid_request("The request body is not UTF-8."))?;
-    let mut params = Params::default();
-    match media_type(req).as_deref() {
-        Some("application/x-www-form-urlencoded") => {
-            for (key, value) in url::form_urlencoded::parse(text.as_bytes()) {
-                if let Some((name, _)) = PARAMETERS.iter().find(|(snake, _)| *snake == key) {
-                    params.insert(name, value.into_owned())?;
-                }
-            }
-        }
-        Some("application/json") => {
-            let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(text) else {
-                return Err(OAuthError::invalid_request(
-                    "The request body is not a JSON object.",
-                ));
-            };
-            for (key, value) in fields {
-                let Some((name, _)) = PARAMETERS
-                    .iter()
-                    .find(|(snake, camel)| *snake == key || *camel == key)
-                else {
-                    continue;
-                };
-                match value {
-                    Value::Null => {}
-                    Value::String(s) => params.insert(name, s)?,
-                    _ => {
-                        return Err(OAuthError::invalid_request(format!(
-                            "{name} must be a string."
-                        )));
-                    }
-                }
-            }
-        }
-        _ => {
-            return Err(OAuthError::invalid_request(
-                "Send the parameters as application/x-www-form-urlencoded or application/json.",
-            ));
-        }
-    }
-    Ok(params)
 }
 
 async fn token(

@@ -2,12 +2,11 @@
 //! rehash is `Members::replace_password_hash`; this is the other writer, and the one that
 //! counts as a change of the member: it advances `revision` and `updatedAt`.
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{Member, Members, decode};
 use crate::clock::Millis;
-use crate::dynamo::{n, s};
+use crate::dynamo::{Conditional, n, s, written};
 use crate::error::StoreError;
 
 /// What became of a password change.
@@ -32,10 +31,7 @@ impl Members {
         now: Millis,
     ) -> Result<PasswordChange, StoreError> {
         let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("emailKey", s(&member.email_key))
+            .update(&member.email_key)
             .update_expression(
                 "SET passwordHash = :new, #revision = #revision + :one, updatedAt = :now",
             )
@@ -53,18 +49,15 @@ impl Members {
             None => request
                 .condition_expression("memberId = :id AND attribute_not_exists(passwordHash)"),
         };
-        match request.send().await {
-            Ok(out) => match out.attributes {
+        match written(request.send().await, "UpdateItem member password")? {
+            Conditional::Done(out) => match out.attributes {
                 Some(item) => Ok(PasswordChange::Changed(Box::new(decode(item)?))),
                 None => Err(StoreError::new(
                     "UpdateItem member password",
                     "no attributes returned",
                 )),
             },
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(PasswordChange::Stale),
-                other => Err(StoreError::new("UpdateItem member password", other)),
-            },
+            Conditional::Refused(_) => Ok(PasswordChange::Stale),
         }
     }
 }

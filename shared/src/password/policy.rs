@@ -21,7 +21,7 @@ use std::sync::LazyLock;
 use serde_json::json;
 
 use crate::config::Config;
-use crate::error::FieldViolation;
+use crate::error::{FieldViolation, rule};
 use crate::password::Password;
 
 /// zxcvbn scores below this are `TOO_COMMON` (3: "safely unguessable", ~10^8 guesses or more).
@@ -100,24 +100,18 @@ impl PasswordPolicy {
         let len = password.code_points();
         let mut out = vec![];
         if len < self.min_length {
-            out.push(
-                FieldViolation::new(
-                    field,
-                    "TOO_SHORT",
-                    format!("A password needs at least {} characters.", self.min_length),
-                )
-                .with_data(json!({ "min": self.min_length })),
-            );
+            out.push(FieldViolation::too_short(
+                field,
+                self.min_length,
+                format!("A password needs at least {} characters.", self.min_length),
+            ));
         }
         if len > self.max_length {
-            out.push(
-                FieldViolation::new(
-                    field,
-                    "TOO_LONG",
-                    format!("A password has at most {} characters.", self.max_length),
-                )
-                .with_data(json!({ "max": self.max_length })),
-            );
+            out.push(FieldViolation::too_long(
+                field,
+                self.max_length,
+                format!("A password has at most {} characters.", self.max_length),
+            ));
         }
         // zxcvbn reads only the first 100 characters, which bounds its work.
         let score = u8::from(zxcvbn::zxcvbn(text, &[]).score());
@@ -125,7 +119,7 @@ impl PasswordPolicy {
             out.push(
                 FieldViolation::new(
                     field,
-                    "TOO_COMMON",
+                    rule::TOO_COMMON,
                     "This password is too common or too easy to guess.",
                 )
                 .with_data(json!({ "score": score, "minScore": MIN_ZXCVBN_SCORE })),
@@ -136,7 +130,7 @@ impl PasswordPolicy {
             out.push(
                 FieldViolation::new(
                     field,
-                    "TOO_SIMILAR",
+                    rule::TOO_SIMILAR,
                     "A password must not be built from your email address or name.",
                 )
                 .with_data(json!({ "similarTo": similar })),

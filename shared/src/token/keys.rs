@@ -222,19 +222,19 @@ mod tests {
         assert_eq!(Keys::from_pem(&v2).unwrap().signing_kid(), RFC8037_KID);
     }
 
+    fn public_pem(seed: &[u8; 32]) -> String {
+        let der = SigningKey::from_bytes(seed)
+            .verifying_key()
+            .to_public_key_der()
+            .unwrap();
+        pem::encode(&pem::Pem::new("PUBLIC KEY", der.as_bytes().to_vec()))
+    }
+
     #[test]
     fn later_blocks_only_verify_and_are_published() {
         let old = pem_of(&rfc_seed());
         let new = pem_of(&[7u8; 32]);
-        let public = pem::encode(&pem::Pem::new(
-            "PUBLIC KEY",
-            SigningKey::from_bytes(&[9u8; 32])
-                .verifying_key()
-                .to_public_key_der()
-                .unwrap()
-                .as_bytes()
-                .to_vec(),
-        ));
+        let public = public_pem(&[9u8; 32]);
         let keys = Keys::from_pem(&format!("{new}{old}\n{public}")).unwrap();
         assert_ne!(keys.signing_kid(), RFC8037_KID);
         let kids: Vec<&str> = keys.verifying_kids().collect();
@@ -249,15 +249,7 @@ mod tests {
 
     #[test]
     fn bad_key_text_is_refused_with_a_reason() {
-        let public_first = pem::encode(&pem::Pem::new(
-            "PUBLIC KEY",
-            SigningKey::from_bytes(&[9u8; 32])
-                .verifying_key()
-                .to_public_key_der()
-                .unwrap()
-                .as_bytes()
-                .to_vec(),
-        ));
+        let public_first = public_pem(&[9u8; 32]);
         let key = pem_of(&[1u8; 32]);
         for (text, why) in [
             ("", "no PEM block"),

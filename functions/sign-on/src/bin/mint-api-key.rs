@@ -5,7 +5,7 @@
 //! can be revoked alone). The key is printed once and stored nowhere.
 
 fn main() {
-    let (key, hash) = sign_on::caller::mint_api_key();
+    let (key, hash) = shared::auth::trusted::mint_api_key();
     eprintln!("API key (give it to the calling server; it is shown only this once):");
     println!("{key}");
     eprintln!("Its hash (add it to SIGN_ON_API_KEY_HASHES, comma-separated):");

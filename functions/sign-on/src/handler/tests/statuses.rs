@@ -1,0 +1,89 @@
+//! Sign-on never changes a status: a BLOCKED or PENDING member gets no session, whether it
+//! was so at the first round trip or became so before the second.
+
+use serde_json::json;
+use shared::auth::trusted::TrustedServer;
+use shared::member::Status;
+
+use super::{IP, PASSWORD, app, body, sign_on};
+
+#[tokio::test]
+async fn a_blocked_member_is_refused_and_nothing_is_written() {
+    let t = app().await;
+    t.member("bad@example.com", Some(PASSWORD), Status::Blocked)
+        .await;
+    let before = t.items(&t.tables.members).await;
+    let mut b = body("bad@example.com");
+    b["profile"] = json!({"firstName": "Mallory"});
+    b["verifyEmail"] = json!(true);
+    let a = sign_on(&t, &b).await;
+    assert_eq!((a.status, a.code()), (403, "MEMBER_BLOCKED"));
+    assert!(a.json.get("sessionToken").is_none());
+    assert_eq!(
+        t.items(&t.tables.members).await,
+        before,
+        "the member is untouched"
+    );
+    assert!(t.items(&t.tables.sessions).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_pending_member_gets_no_session_and_nothing_is_written() {
+    let t = app().await;
+    t.member("wait@example.com", None, Status::Pending).await;
+    let before = t.items(&t.tables.members).await;
+    let mut b = body("wait@example.com");
+    b["profile"] = json!({"firstName": "Wes"});
+    let a = sign_on(&t, &b).await;
+    assert_eq!((a.status, a.code()), (403, "MEMBER_PENDING"));
+    assert_eq!(
+        a.json["details"]["applicationError"]["data"]["state"],
+        "REQUIRE_EMAIL_VERIFICATION"
+    );
+    assert_eq!(t.items(&t.tables.members).await, before);
+    assert!(t.items(&t.tables.sessions).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_member_blocked_between_the_two_round_trips_is_refused_and_its_new_session_is_dead() {
+    let t = app().await;
+    let active = t.member("race@example.com", None, Status::Active).await;
+    // Blocked after round trip 1 read it as ACTIVE.
+    let mut blocked = active.clone();
+    blocked.status = Status::Blocked;
+    t.put_member(&blocked).await;
+    let before = t.items(&t.tables.members).await;
+    let caller = TrustedServer::ApiKey {
+        fingerprint: "test".into(),
+    };
+    let audit = crate::handler::Audit {
+        ip: IP,
+        caller: Some(&caller),
+    };
+    let input = crate::handler::SignOn {
+        email: shared::email::Email::parse("race@example.com", "e").unwrap(),
+        patch: shared::member::ProfilePatch {
+            first_name: Some("Rae".into()),
+            ..Default::default()
+        },
+        verify_email: false,
+    };
+    let now = t.app.clock.now_ms();
+    let err = crate::handler::existing(&t.app, active, &input, now, &audit)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 403);
+    assert!(format!("{err:?}").contains("MEMBER_BLOCKED"));
+    assert_eq!(
+        t.items(&t.tables.members).await,
+        before,
+        "the profile is untouched"
+    );
+    let sessions = t.items(&t.tables.sessions).await;
+    assert_eq!(sessions.len(), 1, "the concurrent session was stored...");
+    assert_eq!(
+        sessions[0]["revoked"].as_bool().ok(),
+        Some(&true),
+        "...and revoked before the answer"
+    );
+}

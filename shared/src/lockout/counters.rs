@@ -1,0 +1,258 @@
+//! The counters table: counting an attempt (`count`, the conditional writes `decide` asks
+//! for), forgetting a counter after a success (`reset`), giving an attempt back (`refund`).
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use super::{Attempt, CounterState, Next, Policy, ceil_secs, decide};
+use crate::clock::{Millis, hour_bucket};
+use crate::dynamo::{Conditional, Item, get_consistent, n, s, written};
+use crate::error::StoreError;
+
+#[derive(Clone, Debug)]
+pub struct Counters {
+    // Private to `lockout`, whose `garbage` and `cursor` also read and write the table.
+    pub(super) client: Client,
+    pub(super) table: String,
+}
+
+/// A conditional write's outcome: done (with the item as it is now), or refused with the
+/// item as it stood.
+type Write = Conditional<Option<Item>>;
+
+fn outcome(
+    result: Result<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            crate::dynamo::RawResponse,
+        >,
+    >,
+    context: &'static str,
+) -> Result<Write, StoreError> {
+    Ok(match written(result, context)? {
+        Conditional::Done(out) => Conditional::Done(out.attributes),
+        Conditional::Refused(old) => Conditional::Refused(old),
+    })
+}
+
+impl Counters {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// An `UpdateItem` of the counter item at `key`; the caller adds the expressions.
+    pub(crate) fn update(&self, key: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("counterKey", s(key))
+    }
+
+    /// A `DeleteItem` of the counter item at `key`; the caller adds the condition.
+    pub(crate) fn delete(&self, key: &str) -> DeleteItemFluentBuilder {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("counterKey", s(key))
+    }
+
+    /// Counts one attempt against `key`, admitting it only within `policy`.
+    pub async fn count(
+        &self,
+        key: &str,
+        policy: Policy,
+        now: Millis,
+    ) -> Result<Attempt, StoreError> {
+        let mut seen: Option<CounterState> = None;
+        for _ in 0..6 {
+            let next = match seen {
+                None => Next::Retry,
+                Some(st) => decide(&st, &policy, now),
+            };
+            let write = match next {
+                Next::Refuse {
+                    retry_after,
+                    locked,
+                } => {
+                    return Ok(Attempt::Refused {
+                        retry_after,
+                        locked,
+                    });
+                }
+                Next::Retry => self.increment(key, &policy, now).await?,
+                Next::Restart { window_start } => {
+                    let set = "SET fails = :one, windowStart = :ws";
+                    let values = [(":one", n(1)), (":ws", n(window_start))];
+                    let w = self
+                        .transition(key, seen, &policy, now, set, &values)
+                        .await?;
+                    if let Conditional::Done(_) = w {
+                        return Ok(Attempt::Admitted {
+                            count: 1,
+                            window_start,
+                        });
+                    }
+                    w
+                }
+                Next::Lock { duration_ms, level } => {
+                    let set = "SET lockUntil = :lu, lockCount = :lc, windowStart = :now";
+                    let values = [(":lu", n(now + duration_ms)), (":lc", n(level + 1))];
+                    let w = self
+                        .transition(key, seen, &policy, now, set, &values)
+                        .await?;
+                    if let Conditional::Done(_) = w {
+                        tracing::warn!(event = "lock_placed", counter = %redact(key), seconds = duration_ms / 1000);
+                        return Ok(Attempt::Refused {
+                            retry_after: ceil_secs(duration_ms),
+                            locked: true,
+                        });
+                    }
+                    w
+                }
+            };
+            match write {
+                Conditional::Done(new) => {
+                    let st = new
+                        .as_ref()
+                        .map(CounterState::from_item)
+                        .unwrap_or_default();
+                    return Ok(Attempt::Admitted {
+                        count: st.fails,
+                        window_start: st.window_start,
+                    });
+                }
+                Conditional::Refused(old) => seen = old.as_ref().map(CounterState::from_item),
+            }
+        }
+        // Contention this heavy is an attack in progress: refuse rather than loop.
+        Ok(Attempt::Refused {
+            retry_after: 1,
+            locked: false,
+        })
+    }
+
+    /// The common case, one request: count the attempt if under the limit, unlocked and in a
+    /// current window (creating the counter if there is none).
+    async fn increment(
+        &self,
+        key: &str,
+        policy: &Policy,
+        now: Millis,
+    ) -> Result<Write, StoreError> {
+        let gc_at = now + policy.retention_ms();
+        let result = self
+            .update(key)
+            .update_expression(
+                "SET fails = if_not_exists(fails, :zero) + :one, \
+                 windowStart = if_not_exists(windowStart, :now), \
+                 lockUntil = if_not_exists(lockUntil, :zero), \
+                 lockCount = if_not_exists(lockCount, :zero), \
+                 gcBucket = :gcb, gcAt = :gca, #ttl = :ttl",
+            )
+            .condition_expression(
+                "attribute_not_exists(counterKey) OR \
+                 (fails < :limit AND windowStart > :floor AND lockUntil <= :now)",
+            )
+            .expression_attribute_names("#ttl", crate::tables::TTL_ATTRIBUTE)
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":limit", n(policy.limit))
+            .expression_attribute_values(":floor", n(now - policy.window_ms))
+            .expression_attribute_values(":gcb", s(hour_bucket(gc_at)))
+            .expression_attribute_values(":gca", n(gc_at))
+            .expression_attribute_values(":ttl", n(gc_at.div_euclid(1000) + 86_400))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        outcome(result, "UpdateItem count attempt")
+    }
+
+    /// A state change conditioned on the counter still being exactly `seen` (no item: as new).
+    async fn transition(
+        &self,
+        key: &str,
+        seen: Option<CounterState>,
+        policy: &Policy,
+        now: Millis,
+        set: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<Write, StoreError> {
+        let seen = seen.unwrap_or_default();
+        let gc_at = now + policy.retention_ms();
+        let mut req = self
+            .update(key)
+            .update_expression(format!("{set}, gcBucket = :gcb, gcAt = :gca, #ttl = :ttl"))
+            .condition_expression(
+                "fails = :sf AND windowStart = :sw AND lockUntil = :sl AND lockCount = :sc",
+            )
+            .expression_attribute_names("#ttl", crate::tables::TTL_ATTRIBUTE)
+            .expression_attribute_values(":sf", n(seen.fails))
+            .expression_attribute_values(":sw", n(seen.window_start))
+            .expression_attribute_values(":sl", n(seen.lock_until))
+            .expression_attribute_values(":sc", n(seen.lock_count))
+            .expression_attribute_values(":gcb", s(hour_bucket(gc_at)))
+            .expression_attribute_values(":gca", n(gc_at))
+            .expression_attribute_values(":ttl", n(gc_at.div_euclid(1000) + 86_400))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if set.contains(":now") {
+            req = req.expression_attribute_values(":now", n(now));
+        }
+        for (name, value) in values {
+            req = req.expression_attribute_values(*name, value.clone());
+        }
+        outcome(req.send().await, "UpdateItem counter transition")
+    }
+
+    /// Forgets a counter after a success, unless a lock is in force (a success racing an
+    /// attacker does not lift the attacker's lock).
+    pub async fn reset(&self, key: &str, now: Millis) -> Result<(), StoreError> {
+        let result = self
+            .delete(key)
+            .condition_expression("attribute_not_exists(lockUntil) OR lockUntil <= :now")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        written(result, "DeleteItem counter").map(drop)
+    }
+
+    /// Takes back one attempt counted in the window that began at `window_start` (a success
+    /// from a shared IP is not a failure). A window that has moved on is left alone.
+    pub async fn refund(&self, key: &str, window_start: Millis) -> Result<(), StoreError> {
+        let result = self
+            .update(key)
+            .update_expression("SET fails = fails - :one")
+            .condition_expression("windowStart = :ws AND fails > :zero")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":ws", n(window_start))
+            .send()
+            .await;
+        written(result, "UpdateItem refund counter").map(drop)
+    }
+
+    /// The counter as stored (strongly consistent), for tests and operators.
+    pub async fn get(&self, key: &str) -> Result<Option<CounterState>, StoreError> {
+        let item = get_consistent(
+            &self.client,
+            &self.table,
+            ("counterKey", key),
+            "GetItem counter",
+        )
+        .await?;
+        Ok(item.as_ref().map(CounterState::from_item))
+    }
+}
+
+/// A counter key safe to log: its kind and a prefix of its subject.
+fn redact(key: &str) -> String {
+    key.chars().take(24).collect()
+}

@@ -1,0 +1,209 @@
+//! Sessions and the sessions table.
+//!
+//! A session token is `st_<sessionId>.<secret>`; the item keyed by the session id holds only
+//! the secret's SHA-256. A session is live while it is not revoked and `expiresAt` is in the
+//! future — checked here, in code, since TTL deletes items days late. Revoking moves the item
+//! into the current hour of the cleanup index, so session-cleanup finds revoked sessions the
+//! same way it finds expired ones.
+//!
+//! Every read and write of the sessions table is in this module: `by_member` a member's
+//! sessions as a set, `refresh` the refresh family that lives in the session item, `garbage`
+//! the dead sessions session-cleanup deletes.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Millis, hour_bucket};
+use crate::dynamo::{Conditional, Item, get_consistent, n, s, written};
+use crate::error::StoreError;
+use crate::member::Member;
+use crate::secret::{Bearer, random_b64};
+
+mod by_member;
+mod garbage;
+pub mod refresh;
+pub use by_member::REVOKE_CONCURRENCY;
+pub use garbage::REFRESH_ATTRIBUTE;
+pub use refresh::{Grant, REFRESH_PREFIX, RefreshToken, Rotation};
+
+/// The prefix of session tokens.
+pub const TOKEN_PREFIX: &str = "st";
+
+/// A session token presented by a caller, parsed; `Debug` hides the secret.
+#[derive(Debug)]
+pub struct SessionToken(Bearer);
+
+impl SessionToken {
+    pub fn parse(raw: &str) -> Option<Self> {
+        Bearer::parse(TOKEN_PREFIX, raw).map(Self)
+    }
+
+    pub fn session_id(&self) -> &str {
+        self.0.id()
+    }
+
+    /// The stored form of the secret, for conditional writes that must match `tokenHash`.
+    fn hash(&self) -> String {
+        self.0.hash()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub session_id: String,
+    pub member_id: String,
+    pub email_key: String,
+    pub token_hash: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    #[serde(default)]
+    pub revoked: bool,
+    /// The hour bucket and time at which cleanup may delete the item.
+    pub gc_bucket: String,
+    pub gc_at: Millis,
+    /// Epoch seconds, for DynamoDB TTL (a backstop only).
+    pub ttl: i64,
+}
+
+impl Session {
+    pub fn is_live(&self, now: Millis) -> bool {
+        !self.revoked && now < self.expires_at
+    }
+}
+
+/// A freshly created session and the token to hand out, once.
+pub struct NewSession {
+    pub session: Session,
+    pub token: String,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Sessions {
+    client: Client,
+    table: String,
+}
+
+impl Sessions {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// An `UpdateItem` of the session at `key`; the caller adds the expressions.
+    pub(crate) fn update(&self, key: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("sessionId", s(key))
+    }
+
+    /// A `DeleteItem` of the session at `key`; the caller adds the condition.
+    pub(crate) fn delete(&self, key: &str) -> DeleteItemFluentBuilder {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("sessionId", s(key))
+    }
+
+    /// Mints a token and stores a session for `member` that lives `ttl_seconds`.
+    pub async fn create(
+        &self,
+        member: &Member,
+        now: Millis,
+        ttl_seconds: i64,
+    ) -> Result<NewSession, StoreError> {
+        let bearer = Bearer::mint(random_b64(16));
+        let expires_at = now + ttl_seconds * 1000;
+        let session = Session {
+            session_id: bearer.id().to_owned(),
+            member_id: member.member_id.clone(),
+            email_key: member.email_key.clone(),
+            token_hash: bearer.hash(),
+            created_at: now,
+            expires_at,
+            revoked: false,
+            gc_bucket: hour_bucket(expires_at),
+            gc_at: expires_at,
+            ttl: expires_at.div_euclid(1000) + 86_400,
+        };
+        let item =
+            serde_dynamo::to_item(&session).map_err(|e| StoreError::new("encode session", e))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(sessionId)")
+            .send()
+            .await
+            .map_err(|e| StoreError::new("PutItem session", e))?;
+        Ok(NewSession {
+            token: bearer.reveal(TOKEN_PREFIX),
+            session,
+        })
+    }
+
+    /// The session item, read strongly consistent, whatever its state.
+    pub async fn get(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
+        self.get_item(session_id)
+            .await?
+            .map(|i| serde_dynamo::from_item(i).map_err(|e| StoreError::new("decode session", e)))
+            .transpose()
+    }
+
+    /// The raw session item (for the refresh family's attributes), strongly consistent.
+    async fn get_item(&self, session_id: &str) -> Result<Option<Item>, StoreError> {
+        get_consistent(
+            &self.client,
+            &self.table,
+            ("sessionId", session_id),
+            "GetItem session",
+        )
+        .await
+    }
+
+    /// The live session this token opens, or `None` (unknown, wrong secret, revoked, expired).
+    pub async fn authenticate(
+        &self,
+        token: &SessionToken,
+        now: Millis,
+    ) -> Result<Option<Session>, StoreError> {
+        Ok(self
+            .get(token.session_id())
+            .await?
+            .filter(|s| token.0.matches(&s.token_hash) && s.is_live(now)))
+    }
+
+    /// Revokes a session: it stops working at once and becomes collectable now.
+    /// Returns whether a live session was revoked.
+    pub async fn revoke(&self, session_id: &str, now: Millis) -> Result<bool, StoreError> {
+        let result = self
+            .update(session_id)
+            .update_expression("SET revoked = :t, gcBucket = :b, gcAt = :now")
+            .condition_expression(
+                "attribute_exists(sessionId) AND revoked = :f AND expiresAt > :now",
+            )
+            .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+            .expression_attribute_values(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
+            .expression_attribute_values(":b", s(hour_bucket(now)))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        Ok(matches!(
+            written(result, "UpdateItem revoke session")?,
+            Conditional::Done(_)
+        ))
+    }
+}

@@ -1,0 +1,414 @@
+//! End to end: real HTTP through `cargo lambda watch` (its router, as API Gateway would route)
+//! to the built function binaries, on DynamoDB Local. `scripts/test` starts the stack and runs
+//! these with `E2E_BASE_URL`, `E2E_LOG_FILE` (the functions' log output), `DYNAMODB_ENDPOINT`
+//! and the table names set; without the stack they are ignored.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shared::app::App;
+use shared::clock::Clock;
+use shared::config::Config;
+use shared::dynamo::{RequestLog, local_client};
+use shared::email::Email;
+use shared::member::{Member, Status};
+use shared::password::Password;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn base() -> String {
+    std::env::var("E2E_BASE_URL").expect("E2E_BASE_URL: run scripts/test")
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
+
+/// The app as the functions see it (same tables), for seeding members.
+fn app() -> App {
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT");
+    let config = Config::from_env().expect("dev configuration");
+    let log = RequestLog::default();
+    App::new(
+        config,
+        local_client(&endpoint, log.clone()),
+        log,
+        Clock::system(),
+    )
+    .unwrap()
+}
+
+async fn seed_member(app: &App, email: &str, password: Option<&str>) -> Member {
+    let email = Email::parse(email, "email").unwrap();
+    let mut m = Member::new(&email, Status::Active, Clock::system().now_ms());
+    if let Some(p) = password {
+        let p = Password::parse(p, "password", 128).unwrap();
+        m.password_hash = Some(app.hasher.hash(&p).await.unwrap());
+    }
+    app.members.create(&m).await.unwrap();
+    m
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}@example.com",
+        shared::secret::random_b64(6)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    )
+}
+
+async fn post(
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = http()
+        .post(format!("{}{path}", base()))
+        .body(body.to_owned());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.expect("the local API answers");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+/// The functions' output once it mentions `marker`, waiting a little for the pipe to drain.
+async fn logs_mentioning(marker: &str) -> String {
+    let file = std::env::var("E2E_LOG_FILE").expect("E2E_LOG_FILE");
+    for _ in 0..40 {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.contains(marker) {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the functions' log never mentions {marker}");
+}
+
+/// Fails if any of `secrets`, or the signing key the functions were given, is in `logs`.
+fn assert_no_secret(logs: &str, secrets: &[&str]) {
+    let key = std::env::var("SIGNING_KEY").unwrap_or_default();
+    let key_lines = key.lines().filter(|l| !l.starts_with("-----"));
+    for s in secrets.iter().copied().chain(key_lines) {
+        assert!(!s.is_empty());
+        assert!(
+            !logs.contains(s),
+            "the functions' log holds a secret ({} chars)",
+            s.len()
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: scripts/test runs it"]
+async fn login_over_http_answers_as_the_contract_says_and_logs_no_secret() {
+    let app = app();
+    let email = unique("ann");
+    let member = seed_member(&app, &email, Some(PASSWORD)).await;
+    let login =
+        |password: &str| json!({"loginId": {"email": email}, "password": password}).to_string();
+
+    let (status, _, body) = post("/v2/login", &login("wrong password here"), &[JSON]).await;
+    assert_eq!(
+        (status, body["details"]["applicationError"]["code"].as_str()),
+        (401, Some("INVALID_CREDENTIALS"))
+    );
+
+    let (status, headers, body) = post("/v2/login", &login(PASSWORD), &[JSON]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "SUCCESS");
+    assert_eq!(body["identity"]["id"], member.member_id.as_str());
+    let token = body["sessionToken"].as_str().unwrap().to_owned();
+    let cookie = headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        cookie.starts_with("__Host-session=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("Secure")
+    );
+    assert_eq!(headers.get("cache-control").unwrap(), "no-store");
+
+    let (status, _, body) = post("/v2/login", "{\"loginId\":", &[JSON]).await;
+    assert_eq!(
+        (
+            status,
+            body["details"]["validationError"]["fieldViolations"][0]["violatedRule"].as_str()
+        ),
+        (400, Some("MALFORMED_JSON"))
+    );
+    let huge = login(&"x".repeat(20_000));
+    let (status, _, _) = post("/v2/login", &huge, &[JSON]).await;
+    assert_eq!(status, 400);
+
+    let logs = logs_mentioning(&member.member_id).await;
+    assert!(
+        logs.contains("\"outcome\":\"success\""),
+        "the decision is logged"
+    );
+    assert_no_secret(
+        &logs,
+        &[
+            PASSWORD,
+            "wrong password here",
+            &token,
+            token.split_once('.').unwrap().1,
+        ],
+    );
+}
+
+async fn post_form(path: &str, form: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Value) {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    post(
+        path,
+        &body,
+        &[("content-type", "application/x-www-form-urlencoded")],
+    )
+    .await
+}
+
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const SESSION_TYPE: &str = "urn:x-member-auth:token-type:session";
+
+/// `POST /oauth2/token`: a token exchange of `session_token`.
+async fn exchange(session_token: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+    let grant = [
+        ("grant_type", EXCHANGE),
+        ("subject_token", session_token),
+        ("subject_token_type", SESSION_TYPE),
+    ];
+    post_form("/oauth2/token", &grant).await
+}
+
+/// `POST /oauth2/token`: a refresh with `refresh_token`.
+async fn refresh(refresh_token: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+    let grant = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    post_form("/oauth2/token", &grant).await
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: scripts/test runs it"]
+async fn a_member_registers_gets_tokens_changes_password_and_logs_out_over_http() {
+    let email = unique("reg");
+    let first = "violet harbour lantern 42";
+    let second = "quiet meadow orchestra 97";
+
+    let (status, headers, body) = post(
+        "/v2/register",
+        &json!({"loginId": {"email": email}, "password": first, "profile": {"firstName": "Reg"}})
+            .to_string(),
+        &[JSON],
+    )
+    .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("SUCCESS")),
+        "{body}"
+    );
+    assert!(
+        headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("__Host-session=")
+    );
+    let member_id = body["identity"]["id"].as_str().unwrap().to_owned();
+    let (status, _, body) = post(
+        "/v2/register",
+        &json!({"loginId": {"email": email}, "password": first}).to_string(),
+        &[JSON],
+    )
+    .await;
+    assert_eq!(
+        (status, body["details"]["applicationError"]["code"].as_str()),
+        (409, Some("DUPLICATE_EMAIL"))
+    );
+
+    let (status, _, body) = post(
+        "/v2/login",
+        &json!({"loginId": {"email": email}, "password": first}).to_string(),
+        &[JSON],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let session = body["sessionToken"].as_str().unwrap().to_owned();
+
+    // sessionToken → access + refresh token, then one rotation.
+    let (status, headers, tokens) = exchange(&session).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(headers.get("cache-control").unwrap(), "no-store");
+    assert_eq!(tokens["token_type"], "Bearer");
+    let first_refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (status, _, rotated) = refresh(&first_refresh).await;
+    assert_eq!(status, 200, "{rotated}");
+    let access = rotated["access_token"].as_str().unwrap().to_owned();
+    let refresh2 = rotated["refresh_token"].as_str().unwrap().to_owned();
+
+    // The access token verifies with nothing but the published JWKS.
+    let jwks: jsonwebtoken::jwk::JwkSet = http()
+        .get(format!("{}/.well-known/jwks.json", base()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(&access).unwrap();
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("the signing key is published");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&[std::env::var("AUDIENCE").unwrap()]);
+    validation.set_issuer(&[std::env::var("ISSUER").unwrap()]);
+    let claims = jsonwebtoken::decode::<Value>(
+        &access,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(claims["sub"], member_id.as_str());
+
+    // Change the password with the access token; the old one stops working.
+    let (status, _, body) = post(
+        "/v2/change-password",
+        &json!({"currentPassword": first, "newPassword": second}).to_string(),
+        &[JSON, ("authorization", &format!("Bearer {access}"))],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let login = |p: &str| json!({"loginId": {"email": email}, "password": p}).to_string();
+    assert_eq!(post("/v2/login", &login(first), &[JSON]).await.0, 401);
+    assert_eq!(post("/v2/login", &login(second), &[JSON]).await.0, 200);
+
+    // Logout (SPA form) ends the session and its refresh family; the cookie is cleared.
+    let (status, headers, body) = post(
+        "/v1/logout",
+        "{}",
+        &[
+            JSON,
+            ("accept", "application/json"),
+            ("authorization", &format!("Bearer {session}")),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["redirectUrl"], Value::Null);
+    let cleared = headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        cleared.starts_with("__Host-session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    for (grant, (status, _, body)) in [
+        ("refresh", refresh(&refresh2).await),
+        ("exchange", exchange(&session).await),
+    ] {
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{grant} after logout"
+        );
+    }
+
+    let logs = logs_mentioning(&member_id).await;
+    assert_no_secret(
+        &logs,
+        &[first, second, &session, &first_refresh, &refresh2, &access],
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: scripts/test runs it"]
+async fn logout_by_link_redirects_only_to_the_allowlist_over_http() {
+    let ok = "https://app.example.com/signed-out";
+    let resp = http()
+        .get(format!(
+            "{}/v1/logout?postLogoutRedirectUri={}",
+            base(),
+            url::form_urlencoded::byte_serialize(ok.as_bytes()).collect::<String>()
+        ))
+        .header("cookie", "__Host-session=st_garbage.garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 302);
+    assert_eq!(resp.headers().get("location").unwrap(), ok);
+    assert!(
+        resp.headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let resp = http()
+        .get(format!("{}/v1/logout?postLogoutRedirectUri=https%3A%2F%2Fapp.example.com.evil.test%2Fsigned-out", base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(resp.headers().get("location").is_none());
+}
+
+/// The development key whose hash dev.env configures (README); a dev-only value.
+const DEV_SIGN_ON_KEY: &str = "sok_dev-only-key-for-local-development-never-deploy";
+
+#[tokio::test]
+#[ignore = "needs the local stack: scripts/test runs it"]
+async fn a_trusted_server_signs_a_member_on_over_http() {
+    let email = unique("sso");
+    let body = json!({"loginId": {"email": email}, "profile": {"firstName": "Sam"}}).to_string();
+    let (status, _, answer) = post("/v2/sign-on", &body, &[JSON]).await;
+    assert_eq!(
+        (
+            status,
+            answer["details"]["applicationError"]["code"].as_str()
+        ),
+        (401, Some("UNAUTHENTICATED"))
+    );
+    let auth = format!("Bearer {DEV_SIGN_ON_KEY}");
+    let (status, _, first) = post("/v2/sign-on", &body, &[JSON, ("authorization", &auth)]).await;
+    assert_eq!(
+        (status, first["created"].as_bool()),
+        (200, Some(true)),
+        "{first}"
+    );
+    let (status, _, again) = post("/v2/sign-on", &body, &[JSON, ("authorization", &auth)]).await;
+    assert_eq!(
+        (status, again["created"].as_bool()),
+        (200, Some(false)),
+        "{again}"
+    );
+    assert_eq!(first["identity"]["id"], again["identity"]["id"]);
+    // The session it returns is a working session.
+    let session = again["sessionToken"].as_str().unwrap();
+    let (status, _, tokens) = exchange(session).await;
+    assert_eq!(status, 200, "{tokens}");
+    let logs = logs_mentioning(first["identity"]["id"].as_str().unwrap()).await;
+    assert_no_secret(
+        &logs,
+        &[
+            DEV_SIGN_ON_KEY,
+            session,
+            first["sessionToken"].as_str().unwrap(),
+        ],
+    );
+}

@@ -52,6 +52,12 @@ pub async fn client_from_env(log: RequestLog) -> Client {
 
 /// A client for DynamoDB Local at `endpoint`, with dummy credentials.
 pub fn local_client(endpoint: &str, log: RequestLog) -> Client {
+    local_client_with(endpoint, log, timeouts())
+}
+
+/// `local_client` with other timeouts: the test harness creates its tables through a patient
+/// one, since a cold DynamoDB Local on a loaded machine can take seconds per `CreateTable`.
+pub fn local_client_with(endpoint: &str, log: RequestLog, timeouts: TimeoutConfig) -> Client {
     let conf = aws_sdk_dynamodb::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
@@ -59,7 +65,7 @@ pub fn local_client(endpoint: &str, log: RequestLog) -> Client {
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "static",
         ))
-        .timeout_config(timeouts())
+        .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .interceptor(log)
         .build();

@@ -84,6 +84,9 @@ pub struct TestApp {
     pub app: App,
     pub tables: TableNames,
     pub client: aws_sdk_dynamodb::Client,
+    /// The tables through a patient client, for the harness's own seeding.
+    seed_members: crate::member::Members,
+    seed_sessions: crate::session::Sessions,
 }
 
 /// A fresh app on fresh tables, with the defaults of DESIGN §4–§6.
@@ -118,8 +121,15 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> TestApp {
     let requests = RequestLog::default();
     let client = local_client(endpoint, requests.clone());
     let tables = config.tables.clone();
+    // Setup is not what a test measures: a patient client, so that a cold or busy
+    // DynamoDB Local does not fail the test before it starts.
+    let patient = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .operation_timeout(std::time::Duration::from_secs(60))
+        .build();
+    let setup = crate::dynamo::local_client_with(endpoint, RequestLog::default(), patient);
     if vars.iter().all(|(k, _)| *k != "SKIP_TABLES") {
-        crate::tables::create_all(&client, &tables)
+        crate::tables::create_all(&setup, &tables)
             .await
             .expect("DynamoDB Local accepts the tables");
     }
@@ -129,6 +139,8 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> TestApp {
         .with_tokens(tokens);
     requests.take();
     TestApp {
+        seed_members: crate::member::Members::new(setup.clone(), &tables.members),
+        seed_sessions: crate::session::Sessions::new(setup, &tables.sessions),
         app,
         tables,
         client,
@@ -163,7 +175,7 @@ impl TestApp {
             let p = Password::parse(p, "password", 1024).expect("test password parses");
             m.password_hash = Some(self.app.hasher.hash(&p).await.expect("hashes"));
         }
-        self.app.members.create(&m).await.expect("member stored");
+        self.seed_members.create(&m).await.expect("member stored");
         self.app.requests.take();
         m
     }
@@ -176,8 +188,7 @@ impl TestApp {
     /// A new session of `member`, as login would store it; returns its session token.
     pub async fn session_token(&self, member: &Member) -> String {
         let s = self
-            .app
-            .sessions
+            .seed_sessions
             .create(
                 member,
                 self.app.clock.now_ms(),

@@ -55,11 +55,12 @@ pub fn check_size(req: &Request) -> Result<(), ApiError> {
 }
 
 /// Parses a JSON body into `T` (whose fields should all be optional, so that the handler
-/// names the missing one). A form or text body is refused: browsers send those cross-site
-/// without a preflight.
+/// names the missing one). Only a body declared `application/json` is read (DESIGN §3): a
+/// form, a text body or one with no Content-Type at all is refused with 415, since browsers
+/// send those cross-site without a preflight (`fetch` in `no-cors` mode, `sendBeacon`).
 pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     check_size(req)?;
-    if header(req, "content-type").is_some() && !is_json(req) {
+    if !is_json(req) {
         return Err(ApiError::unsupported_media_type());
     }
     let bytes = body_bytes(req);
@@ -278,44 +279,87 @@ mod tests {
         assert_eq!(bearer(&req(&[("authorization", "Bearer ")], "")), None);
     }
 
+    #[derive(serde::Deserialize)]
+    struct B {
+        #[allow(dead_code)]
+        a: Option<String>,
+    }
+
+    /// What `parse_json` makes of this body: read, or the refusal's status and code (or rule).
+    fn parsed(content_type: Option<&str>, body: &str) -> Result<(), (u16, &'static str)> {
+        let headers: Vec<_> = content_type
+            .map(|ct| ("content-type", ct))
+            .into_iter()
+            .collect();
+        parse_json::<B>(&req(&headers, body))
+            .map(drop)
+            .map_err(|e| match e {
+                ApiError::Validation(v) => (400, v[0].violated_rule),
+                ApiError::Application { status, code, .. } => (status, code),
+                other => panic!("{other:?}"),
+            })
+    }
+
+    const REFUSED: Result<(), (u16, &str)> = Err((415, "UNSUPPORTED_MEDIA_TYPE"));
+
     #[test]
-    fn bodies_are_checked_for_size_type_and_syntax() {
-        #[derive(serde::Deserialize)]
-        struct B {
-            #[allow(dead_code)]
-            a: Option<String>,
+    fn only_a_body_declared_as_json_is_read() {
+        for (content_type, expected) in [
+            (Some("application/json"), Ok(())),
+            (Some("application/json; charset=utf-8"), Ok(())),
+            (Some("Application/JSON; charset=UTF-8"), Ok(())),
+            (Some("APPLICATION/JSON"), Ok(())),
+            (Some(" application/json ;charset=utf-8"), Ok(())),
+            // What a cross-site page sends without a preflight: `fetch` in no-cors mode and
+            // `sendBeacon` send a Blob or ArrayBuffer with no Content-Type, a string as text.
+            (None, REFUSED),
+            (Some(""), REFUSED),
+            (Some("text/plain"), REFUSED),
+            (Some("text/plain; charset=utf-8"), REFUSED),
+            (Some("application/x-www-form-urlencoded"), REFUSED),
+            (Some("multipart/form-data; boundary=x"), REFUSED),
+            // Lookalikes of the JSON type are other types.
+            (Some("application/jsonp"), REFUSED),
+            (Some("application/json-seq"), REFUSED),
+            (Some("application/merge-patch+json"), REFUSED),
+            (Some("text/json"), REFUSED),
+            (Some("application/json, text/plain"), REFUSED),
+        ] {
+            assert_eq!(
+                parsed(content_type, "{\"a\":\"b\"}"),
+                expected,
+                "{content_type:?}"
+            );
         }
-        let big = "x".repeat(MAX_BODY_BYTES + 1);
-        let rule = |e: ApiError| match e {
-            ApiError::Validation(v) => v[0].violated_rule,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(
-            rule(parse_json::<B>(&req(&[], &big)).err().unwrap()),
-            "TOO_LONG"
-        );
-        assert_eq!(
-            rule(parse_json::<B>(&req(&[], "{")).err().unwrap()),
-            "MALFORMED_JSON"
-        );
-        assert_eq!(
-            rule(parse_json::<B>(&req(&[], "{\"a\":1}")).err().unwrap()),
-            "INVALID_FORMAT"
-        );
-        assert_eq!(
-            rule(parse_json::<B>(&req(&[], "")).err().unwrap()),
-            "REQUIRED_FIELD_MISSING"
-        );
-        let form = req(
-            &[("content-type", "application/x-www-form-urlencoded")],
-            "a=b",
-        );
-        assert_eq!(parse_json::<B>(&form).err().unwrap().status(), 415);
-        let ok = req(
-            &[("content-type", "application/json; charset=utf-8")],
-            "{\"a\":\"b\"}",
-        );
-        assert!(parse_json::<B>(&ok).is_ok());
+    }
+
+    #[test]
+    fn a_json_body_is_checked_for_size_then_type_then_syntax() {
+        const JSON: Option<&str> = Some("application/json");
+        let big = format!("{{\"a\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES));
+        for (case, content_type, body, expected) in [
+            ("oversize", JSON, big.as_str(), Err((400, "TOO_LONG"))),
+            (
+                "oversize, untyped",
+                None,
+                big.as_str(),
+                Err((400, "TOO_LONG")),
+            ),
+            ("unparsable", JSON, "{", Err((400, "MALFORMED_JSON"))),
+            ("unparsable, untyped", None, "{", REFUSED),
+            (
+                "a field of another type",
+                JSON,
+                "{\"a\":1}",
+                Err((400, "INVALID_FORMAT")),
+            ),
+            ("empty", JSON, "", Err((400, "REQUIRED_FIELD_MISSING"))),
+            ("blank", JSON, " \n", Err((400, "REQUIRED_FIELD_MISSING"))),
+            ("empty, untyped", None, "", REFUSED),
+            ("empty, as text", Some("text/plain"), "", REFUSED),
+        ] {
+            assert_eq!(parsed(content_type, body), expected, "{case}");
+        }
     }
 
     #[tokio::test]

@@ -6,6 +6,8 @@
 //!   `cargo lambda watch` router in the workspace Cargo.toml, openapi.yaml and the function
 //!   crates must describe one service.
 //! - `tests/events.rs`: every fixture in `events/` is an event its function accepts.
+//! - `tests/media_type.rs`: every JSON POST reads its body only as `application/json`.
+//! - `tests/one_mailbox.rs`: every spelling of one mailbox reaches one member (DESIGN §7.10).
 //!
 //! - `tests/<flow>_across.rs`: a flow's behaviour seen through another function (a password
 //!   changed is the one login accepts; a logged-out session's tokens are refused by the token

@@ -236,7 +236,8 @@ async fn a_cookie_authenticated_change_must_declare_json() {
     )
     .await;
     assert_eq!(a.status, 200, "{}", a.text);
-    // A bearer token is never sent by a browser on its own: no content type is needed.
+    // Every JSON POST declares its type (DESIGN §3), bearer-authenticated ones too: without
+    // it, 415 and the password stays as it was.
     let a = send(
         &t,
         request(
@@ -246,7 +247,18 @@ async fn a_cookie_authenticated_change_must_declare_json() {
         ),
     )
     .await;
-    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        (a.status, a.code()),
+        (415, "UNSUPPORTED_MEDIA_TYPE"),
+        "{}",
+        a.text
+    );
+    assert_eq!(
+        common::login(&t, "ann@example.com", NEW_PASSWORD)
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]

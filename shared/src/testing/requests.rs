@@ -1,5 +1,7 @@
 //! Requests as API Gateway's HTTP API (v2) hands them to a function: plain, JSON, a form a
-//! cross-site page could send, and with a credential in the header a caller would put it in.
+//! cross-site page could send, a body of any declared type (or none), and with a credential in
+//! the header a caller would put it in. Every JSON helper declares `application/json`, as the
+//! functions require (DESIGN §3).
 
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
@@ -88,5 +90,16 @@ impl Auth<'_> {
     /// credential.
     pub fn post_json(self, path: &str, text: &str, ip: &str) -> Request {
         self.post(path, &[("content-type", JSON)], text, ip)
+    }
+
+    /// A POST of `body` declared as `content_type`, or with no `Content-Type` at all when it
+    /// is `None` (as `fetch` in `no-cors` mode and `sendBeacon` can send), carrying this
+    /// credential.
+    pub fn post_as(self, path: &str, content_type: Option<&str>, body: &str, ip: &str) -> Request {
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|ct| ("content-type", ct))
+            .into_iter()
+            .collect();
+        self.post(path, &headers, body, ip)
     }
 }

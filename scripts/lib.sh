@@ -93,6 +93,18 @@ PY
     chmod 600 "$key"
   fi
   [ -n "${SIGNING_KEY:-}" ] || export SIGNING_KEY="$(cat "$key")"
+  ensure_dev_device_cookie_key
+}
+
+# A development device-cookie key (DESIGN §4), generated locally once and never committed.
+ensure_dev_device_cookie_key() {
+  local key="$LOCAL/dev-device-cookie-key"
+  if [ ! -s "$key" ]; then
+    mkdir -p "$LOCAL"
+    python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())' >"$key"
+    chmod 600 "$key"
+  fi
+  [ -n "${DEVICE_COOKIE_KEY:-}" ] || export DEVICE_COOKIE_KEY="$(cat "$key")"
 }
 
 # start_local_api PORT LOGFILE: the API through `cargo lambda watch` (its router maps the

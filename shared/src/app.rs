@@ -6,7 +6,7 @@ use crate::captcha::Verifier;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::dynamo::{self, RequestLog};
-use crate::lockout::{Counters, Policies};
+use crate::lockout::{Counters, DeviceCookies, Policies};
 use crate::member::Members;
 use crate::password::Hasher;
 use crate::session::Sessions;
@@ -22,6 +22,8 @@ pub struct App {
     pub policies: Policies,
     pub hasher: Hasher,
     pub captcha: Verifier,
+    /// Device cookies (DESIGN §4), when `DEVICE_COOKIE_KEY` (or its secret) is configured.
+    pub devices: Option<DeviceCookies>,
     pub clock: Clock,
     /// Every DynamoDB request this app's client made since the last `take`.
     pub requests: RequestLog,
@@ -31,9 +33,11 @@ pub struct App {
 }
 
 impl App {
-    /// The production wiring: configuration and AWS settings from the environment.
+    /// The production wiring: configuration and AWS settings from the environment; a secret
+    /// setting given as a Secrets Manager ARN is read once, here, and parsed as if set.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
+        let source = crate::config::resolve_secrets(&crate::config::Env).await?;
+        let config = Config::from_source(&source)?;
         let requests = RequestLog::default();
         let client = dynamo::client_from_env(requests.clone()).await;
         let app = Self::new(config, client, requests, Clock::system())?;
@@ -65,6 +69,11 @@ impl App {
             counters: Counters::new(client, &config.tables.counters),
             policies: Policies::from_config(&config.lockout),
             captcha: Verifier::new(config.captcha.clone()),
+            devices: config
+                .device_cookie
+                .key
+                .clone()
+                .map(|key| DeviceCookies::new(key, config.device_cookie.ttl_seconds)),
             hasher,
             clock,
             requests,

@@ -55,6 +55,34 @@ pub struct Verifier {
 #[derive(Deserialize)]
 struct SiteVerify {
     success: bool,
+    /// The site the token was solved on (all three providers report it).
+    #[serde(default)]
+    hostname: Option<String>,
+    /// reCAPTCHA v3's 0.0–1.0 likelihood of a human; absent for the other providers.
+    #[serde(default)]
+    score: Option<f64>,
+}
+
+impl SiteVerify {
+    /// A success counts only on an expected hostname and (when bounded) with a high enough
+    /// score (DESIGN §5). An answer missing what a bound asks about fails it.
+    fn accepted(&self, config: &CaptchaConfig) -> bool {
+        let host_ok = config.expected_hostnames.is_empty()
+            || self.hostname.as_deref().is_some_and(|h| {
+                config
+                    .expected_hostnames
+                    .iter()
+                    .any(|e| e.eq_ignore_ascii_case(h))
+            });
+        let score_ok = match (config.min_score, config.provider) {
+            (Some(min), CaptchaProvider::Recaptcha) => {
+                // v2 answers carry no score; only a v3 answer is bounded.
+                self.score.is_none_or(|s| s >= min)
+            }
+            _ => true,
+        };
+        self.success && host_ok && score_ok
+    }
 }
 
 impl Verifier {
@@ -106,13 +134,132 @@ impl Verifier {
             tracing::error!(event = "captcha_unavailable", error = "unreadable answer");
             CaptchaUnavailable
         })?;
-        Ok(body.success)
+        let accepted = body.accepted(&self.config);
+        if body.success && !accepted {
+            tracing::warn!(
+                event = "captcha_rejected_by_policy",
+                hostname = body.hostname.as_deref().unwrap_or("-"),
+                score = body.score.unwrap_or(-1.0)
+            );
+        }
+        Ok(accepted)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn answer(j: &str) -> SiteVerify {
+        serde_json::from_str(j).unwrap()
+    }
+
+    fn config(provider: CaptchaProvider, hosts: &[&str], min_score: Option<f64>) -> CaptchaConfig {
+        CaptchaConfig {
+            provider,
+            secret: String::from("s").into(),
+            verify_url: "http://127.0.0.1:1/".into(),
+            expected_hostnames: hosts.iter().map(|h| h.to_string()).collect(),
+            min_score,
+        }
+    }
+
+    #[test]
+    fn a_success_counts_only_on_an_expected_hostname_and_with_enough_score() {
+        use CaptchaProvider as P;
+        let cases = [
+            // (provider, hosts, min score, answer, accepted)
+            (P::Turnstile, &[][..], None, r#"{"success":true}"#, true),
+            (P::Turnstile, &[][..], None, r#"{"success":false}"#, false),
+            (
+                P::Turnstile,
+                &["app.example.com"][..],
+                None,
+                r#"{"success":true,"hostname":"app.example.com"}"#,
+                true,
+            ),
+            (
+                P::Turnstile,
+                &["app.example.com"][..],
+                None,
+                r#"{"success":true,"hostname":"APP.example.com"}"#,
+                true,
+            ),
+            (
+                P::Turnstile,
+                &["app.example.com"][..],
+                None,
+                r#"{"success":true,"hostname":"evil.example"}"#,
+                false,
+            ),
+            (
+                P::Turnstile,
+                &["app.example.com"][..],
+                None,
+                r#"{"success":true}"#,
+                false,
+            ),
+            (
+                P::Hcaptcha,
+                &["a.example", "b.example"][..],
+                None,
+                r#"{"success":true,"hostname":"b.example"}"#,
+                true,
+            ),
+            (
+                P::Recaptcha,
+                &[][..],
+                Some(0.5),
+                r#"{"success":true,"score":0.9}"#,
+                true,
+            ),
+            (
+                P::Recaptcha,
+                &[][..],
+                Some(0.5),
+                r#"{"success":true,"score":0.5}"#,
+                true,
+            ),
+            (
+                P::Recaptcha,
+                &[][..],
+                Some(0.5),
+                r#"{"success":true,"score":0.1}"#,
+                false,
+            ),
+            // A v2 answer has no score to bound.
+            (
+                P::Recaptcha,
+                &[][..],
+                Some(0.5),
+                r#"{"success":true}"#,
+                true,
+            ),
+            (
+                P::Recaptcha,
+                &[][..],
+                Some(0.5),
+                r#"{"success":false,"score":0.9}"#,
+                false,
+            ),
+            // hCaptcha Enterprise scores mean the opposite (risk); the bound is reCAPTCHA's only.
+            (
+                P::Hcaptcha,
+                &[][..],
+                Some(0.5),
+                r#"{"success":true,"score":0.1}"#,
+                true,
+            ),
+        ];
+        for (provider, hosts, min, json, expected) in cases {
+            let c = config(provider, hosts, min);
+            assert_eq!(
+                answer(json).accepted(&c),
+                expected,
+                "{provider:?} {hosts:?} {min:?} {json}"
+            );
+        }
+    }
 
     #[test]
     fn any_provider_key_carries_the_token() {

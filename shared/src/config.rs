@@ -5,6 +5,10 @@ use std::collections::HashMap;
 
 mod sign_on;
 pub use sign_on::SignOnConfig;
+mod secrets;
+pub use secrets::{
+    FROM_SECRETS_MANAGER, WithSecrets, read_secret, resolve_secrets, resolve_secrets_with,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {var}: {problem}")]
@@ -114,7 +118,35 @@ pub struct LockoutConfig {
     pub ip_max_failures: u32,
     pub register_ip_max_per_hour: u32,
     pub change_password_max_attempts: u32,
+    /// Failures a known device (a valid `__Host-device` cookie) may make before it is locked.
+    pub device_lock_after_failures: u32,
+    /// The hard ceiling: argon2 verifications per email per hour, whatever else is set.
+    pub max_verifications_per_hour: u32,
 }
+
+/// The hard ceiling of DESIGN §4 no other setting may lift.
+pub const MAX_VERIFICATIONS_PER_HOUR: u32 = 100;
+
+/// Device cookies (DESIGN §4): the key they are signed with and how long they last.
+#[derive(Clone)]
+pub struct DeviceCookieConfig {
+    /// `DEVICE_COOKIE_KEY` (or the secret at `DEVICE_COOKIE_KEY_SECRET_ARN`); `None` where the
+    /// function issues no device cookies (every function but login).
+    pub key: Option<secrecy::SecretSlice<u8>>,
+    pub ttl_seconds: i64,
+}
+
+impl std::fmt::Debug for DeviceCookieConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceCookieConfig")
+            .field("key", &self.key.as_ref().map(|_| "[redacted]"))
+            .field("ttl_seconds", &self.ttl_seconds)
+            .finish()
+    }
+}
+
+/// The shortest device-cookie key accepted, in bytes (HMAC-SHA-256 wants 32).
+pub const DEVICE_COOKIE_KEY_MIN_LEN: usize = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CaptchaProvider {
@@ -129,6 +161,10 @@ pub struct CaptchaConfig {
     pub provider: CaptchaProvider,
     pub secret: secrecy::SecretString,
     pub verify_url: String,
+    /// `CAPTCHA_EXPECTED_HOSTNAMES`: when not empty, the verifier's `hostname` must be one.
+    pub expected_hostnames: Vec<String>,
+    /// `CAPTCHA_MIN_SCORE`: when set, a reCAPTCHA v3 `score` below it is a rejection.
+    pub min_score: Option<f64>,
 }
 
 impl std::fmt::Debug for CaptchaConfig {
@@ -136,6 +172,8 @@ impl std::fmt::Debug for CaptchaConfig {
         f.debug_struct("CaptchaConfig")
             .field("provider", &self.provider)
             .field("verify_url", &self.verify_url)
+            .field("expected_hostnames", &self.expected_hostnames)
+            .field("min_score", &self.min_score)
             .finish_non_exhaustive()
     }
 }
@@ -155,6 +193,10 @@ pub struct Config {
     pub logout_redirect_allowlist: Vec<String>,
     /// Who may call sign-on and what it may create (DESIGN §3.3).
     pub sign_on: SignOnConfig,
+    pub device_cookie: DeviceCookieConfig,
+    /// `MAX_SESSIONS_PER_MEMBER`: live sessions a member may hold; a new one beyond it revokes
+    /// the oldest.
+    pub max_sessions_per_member: u32,
 }
 
 impl Config {
@@ -199,7 +241,40 @@ impl Config {
                 1,
                 1000,
             )?,
+            device_lock_after_failures: number(
+                src,
+                "LOGIN_DEVICE_LOCK_AFTER_FAILURES",
+                10u32,
+                1,
+                MAX_VERIFICATIONS_PER_HOUR,
+            )?,
+            max_verifications_per_hour: number(
+                src,
+                "LOGIN_MAX_VERIFICATIONS_PER_HOUR",
+                MAX_VERIFICATIONS_PER_HOUR,
+                1,
+                MAX_VERIFICATIONS_PER_HOUR,
+            )?,
         };
+        // A lock the ceiling stops short of could never be reached: the settings contradict.
+        for (var, value) in [
+            ("LOGIN_LOCK_AFTER_FAILURES", lockout.lock_after_failures),
+            (
+                "LOGIN_DEVICE_LOCK_AFTER_FAILURES",
+                lockout.device_lock_after_failures,
+            ),
+        ] {
+            if value > lockout.max_verifications_per_hour {
+                return Err(ConfigError {
+                    var,
+                    problem: format!(
+                        "{value} is above LOGIN_MAX_VERIFICATIONS_PER_HOUR ({}), the hard ceiling \
+                         of password verifications per email per hour",
+                        lockout.max_verifications_per_hour
+                    ),
+                });
+            }
+        }
         let provider = match src.get("CAPTCHA_PROVIDER").as_deref().map(str::trim) {
             None | Some("none") => CaptchaProvider::None,
             Some("recaptcha") => CaptchaProvider::Recaptcha,
@@ -235,22 +310,53 @@ impl Config {
                 problem: "is not a URL".into(),
             });
         }
+        let expected_hostnames: Vec<String> = list(src, "CAPTCHA_EXPECTED_HOSTNAMES")
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        let min_score = match src.get("CAPTCHA_MIN_SCORE") {
+            None => None,
+            Some(raw) => match raw.trim().parse::<f64>() {
+                Ok(s) if (0.0..=1.0).contains(&s) => Some(s),
+                _ => {
+                    return Err(ConfigError {
+                        var: "CAPTCHA_MIN_SCORE",
+                        problem: format!("{raw:?} is not a number from 0.0 to 1.0"),
+                    });
+                }
+            },
+        };
         let logout_redirect_allowlist = list(src, "LOGOUT_REDIRECT_ALLOWLIST");
         for entry in &logout_redirect_allowlist {
             // Entries are compared byte for byte and sent back as `Location`: printable ASCII
-            // only, https, or http on localhost for development.
+            // only, https, or http on a loopback host for development (RFC 8252 §7.3).
             match url::Url::parse(entry) {
                 Ok(u)
                     if entry.bytes().all(|b| b.is_ascii_graphic())
-                        && (u.scheme() == "https"
-                            || (u.scheme() == "http" && u.host_str() == Some("localhost"))) => {}
+                        && (u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u))) => {
+                }
                 _ => {
                     return Err(ConfigError {
                         var: "LOGOUT_REDIRECT_ALLOWLIST",
-                        problem: format!("{entry:?} is not an absolute https URL"),
+                        problem: format!(
+                            "{entry:?} is not an absolute https URL (or http on localhost, \
+                             127.0.0.1 or [::1])"
+                        ),
                     });
                 }
             }
+        }
+        let device_key = src.get("DEVICE_COOKIE_KEY");
+        if let Some(k) = &device_key
+            && k.len() < DEVICE_COOKIE_KEY_MIN_LEN
+        {
+            return Err(ConfigError {
+                var: "DEVICE_COOKIE_KEY",
+                problem: format!(
+                    "is shorter than {DEVICE_COOKIE_KEY_MIN_LEN} bytes (generate one with \
+                     `openssl rand -base64 32`)"
+                ),
+            });
         }
         Ok(Self {
             tables,
@@ -264,11 +370,28 @@ impl Config {
                 provider,
                 secret: secret.into(),
                 verify_url,
+                expected_hostnames,
+                min_score,
             },
             register_requires_captcha: boolean(src, "REGISTER_REQUIRES_CAPTCHA", false)?,
             logout_redirect_allowlist,
             sign_on: SignOnConfig::from_source(src)?,
+            device_cookie: DeviceCookieConfig {
+                key: device_key.map(|k| k.into_bytes().into()),
+                ttl_seconds: number(src, "DEVICE_COOKIE_TTL_SECONDS", 180 * day, 60, 400 * day)?,
+            },
+            max_sessions_per_member: number(src, "MAX_SESSIONS_PER_MEMBER", 50u32, 1, 1000)?,
         })
+    }
+}
+
+/// An http URL on a loopback host: `localhost`, `127.0.0.1` or `[::1]`.
+fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        None => false,
     }
 }
 
@@ -322,6 +445,16 @@ mod tests {
             ),
             ("LOGOUT_REDIRECT_ALLOWLIST", "https://ex\u{e4}mple.com/"),
             ("REGISTER_REQUIRES_CAPTCHA", "maybe"),
+            ("LOGOUT_REDIRECT_ALLOWLIST", "http://127.0.0.2/"),
+            (
+                "LOGOUT_REDIRECT_ALLOWLIST",
+                "http://localhost.evil.example/",
+            ),
+            ("LOGIN_MAX_VERIFICATIONS_PER_HOUR", "101"),
+            ("LOGIN_DEVICE_LOCK_AFTER_FAILURES", "0"),
+            ("DEVICE_COOKIE_KEY", "short"),
+            ("MAX_SESSIONS_PER_MEMBER", "0"),
+            ("CAPTCHA_MIN_SCORE", "1.5"),
         ] {
             let e = Config::from_source(&vars(&[(var, value)])).unwrap_err();
             let expected = if value == "recaptcha" {
@@ -330,6 +463,47 @@ mod tests {
                 var
             };
             assert_eq!(e.var, expected, "{var}={value}: {e}");
+        }
+    }
+
+    #[test]
+    fn loopback_hosts_may_use_http_in_the_logout_allowlist() {
+        let c = Config::from_source(&vars(&[(
+            "LOGOUT_REDIRECT_ALLOWLIST",
+            "http://localhost:3000/,http://127.0.0.1:5173/out,http://[::1]:8080/",
+        )]))
+        .unwrap();
+        assert_eq!(c.logout_redirect_allowlist.len(), 3);
+    }
+
+    #[test]
+    fn no_setting_lifts_the_verification_ceiling() {
+        let c = Config::from_source(&vars(&[])).unwrap();
+        assert_eq!(c.lockout.max_verifications_per_hour, 100);
+        // A lock the ceiling would stop short of contradicts it: refused, naming both.
+        for (vars_set, named) in [
+            (
+                vec![
+                    ("LOGIN_MAX_VERIFICATIONS_PER_HOUR", "20"),
+                    ("LOGIN_LOCK_AFTER_FAILURES", "30"),
+                ],
+                "LOGIN_LOCK_AFTER_FAILURES",
+            ),
+            (
+                vec![
+                    ("LOGIN_MAX_VERIFICATIONS_PER_HOUR", "5"),
+                    ("LOGIN_LOCK_AFTER_FAILURES", "5"),
+                    ("LOGIN_DEVICE_LOCK_AFTER_FAILURES", "6"),
+                ],
+                "LOGIN_DEVICE_LOCK_AFTER_FAILURES",
+            ),
+        ] {
+            let e = Config::from_source(&vars(&vars_set)).unwrap_err();
+            assert_eq!(e.var, named);
+            assert!(
+                e.to_string().contains("LOGIN_MAX_VERIFICATIONS_PER_HOUR"),
+                "{e}"
+            );
         }
     }
 

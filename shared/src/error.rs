@@ -233,7 +233,8 @@ impl ApiError {
             status: 429,
             code: "ACCOUNT_LOCKED",
             message: "Too many failed attempts; try again later.",
-            data: json!({ "retryAfterSeconds": retry_after }),
+            // The way back in that needs no password (DESIGN §4): recovery by email.
+            data: json!({ "retryAfterSeconds": retry_after, "recovery": "PASSWORD_RESET" }),
             retry_after: Some(retry_after),
         }
     }

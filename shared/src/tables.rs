@@ -30,8 +30,10 @@ pub struct IndexSpec {
     pub name: &'static str,
     pub partition_key: (&'static str, Scalar),
     pub sort_key: Option<(&'static str, Scalar)>,
-    /// Every index projects only keys: readers fetch what they need by key.
-    pub keys_only: bool,
+    /// The non-key attributes the index projects; none (`KEYS_ONLY`) for every index but the
+    /// members' `byMemberId`, which carries `status` so token exchange and refresh can check
+    /// the member beside their session write (DESIGN §3.12).
+    pub projected: &'static [&'static str],
 }
 
 #[derive(Debug)]
@@ -47,7 +49,7 @@ const GC: IndexSpec = IndexSpec {
     name: GC_INDEX,
     partition_key: ("gcBucket", Scalar::S),
     sort_key: Some(("gcAt", Scalar::N)),
-    keys_only: true,
+    projected: &[],
 };
 
 pub const MEMBERS: TableSpec = TableSpec {
@@ -57,7 +59,7 @@ pub const MEMBERS: TableSpec = TableSpec {
         name: MEMBER_ID_INDEX,
         partition_key: ("memberId", Scalar::S),
         sort_key: None,
-        keys_only: true,
+        projected: &["status"],
     }],
     point_in_time_recovery: true,
 };
@@ -70,7 +72,7 @@ pub const SESSIONS: TableSpec = TableSpec {
             name: MEMBER_SESSIONS_INDEX,
             partition_key: ("memberId", Scalar::S),
             sort_key: None,
-            keys_only: true,
+            projected: &[],
         },
         GC,
     ],
@@ -134,11 +136,18 @@ impl TableSpec {
             let mut gsi = GlobalSecondaryIndex::builder()
                 .index_name(ix.name)
                 .key_schema(key(ix.partition_key.0, KeyType::Hash))
-                .projection(
+                .projection(if ix.projected.is_empty() {
                     Projection::builder()
                         .projection_type(ProjectionType::KeysOnly)
-                        .build(),
-                );
+                        .build()
+                } else {
+                    Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .set_non_key_attributes(Some(
+                            ix.projected.iter().map(|a| a.to_string()).collect(),
+                        ))
+                        .build()
+                });
             if let Some((sk, _)) = ix.sort_key {
                 gsi = gsi.key_schema(key(sk, KeyType::Range));
             }

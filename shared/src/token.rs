@@ -11,7 +11,7 @@ pub mod keys;
 pub use access::{ACCESS_TOKEN_TYP, AccessClaims, AccessToken, Rejection};
 pub use keys::Keys;
 
-use crate::config::{ConfigError, Env, Source, number, required};
+use crate::config::{ConfigError, Env, Source, number, read_secret, required};
 
 /// The `subject_token_type` of a session token in a token exchange.
 pub const SESSION_TOKEN_TYPE: &str = "urn:x-member-auth:token-type:session";
@@ -83,33 +83,13 @@ impl Tokens {
                 });
             }
             (Some(pem), None) => (pem, "SIGNING_KEY"),
-            (None, Some(arn)) => (read_secret(arn.trim()).await?, "SIGNING_KEY_SECRET_ARN"),
+            (None, Some(arn)) => {
+                let var = "SIGNING_KEY_SECRET_ARN";
+                (read_secret(var, arn.trim()).await?, var)
+            }
         };
         Self::new(TokenConfig::from_source(&Env)?, &pem, var).map(Some)
     }
-}
-
-/// The PEM text of a Secrets Manager secret (its `SecretString`).
-async fn read_secret(arn: &str) -> Result<String, ConfigError> {
-    let var = "SIGNING_KEY_SECRET_ARN";
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let client = aws_sdk_secretsmanager::Client::new(&sdk);
-    let out = client
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| ConfigError {
-            var,
-            problem: format!(
-                "the secret cannot be read: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            ),
-        })?;
-    out.secret_string.ok_or(ConfigError {
-        var,
-        problem: "the secret has no SecretString (store the PEM text as a string)".into(),
-    })
 }
 
 #[cfg(test)]

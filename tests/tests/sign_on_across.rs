@@ -69,6 +69,83 @@ async fn an_existing_member_whose_profile_sign_on_updates_still_logs_in_with_its
     assert_eq!(a.status, 200, "the old password still logs in: {}", a.text);
 }
 
+/// DESIGN §3.3, §7.12: an attacker registers the victim's address first (ACTIVE, unverified,
+/// with the attacker's password) and holds a session and a refresh token; the real owner then
+/// arrives through the trusted server with `verifyEmail: true`. The attacker keeps nothing.
+#[tokio::test]
+async fn the_owners_verified_sign_on_ends_everything_an_unverified_registrant_left_behind() {
+    let t = app().await;
+    const ATTACKERS: &str = "attacker's own password 1";
+    let req = testing::post_json(
+        "/v2/register",
+        &json!({"loginId": {"email": "victim@corp.example"}, "password": ATTACKERS}),
+        "198.51.100.66",
+    );
+    let a = answer(register::handler::handle(&t.app, req, "r".into()).await);
+    assert_eq!(a.status, 200, "{}", a.text);
+    let attacker_session = a.json["sessionToken"].as_str().unwrap().to_owned();
+    let second_session = common::login(&t, "victim@corp.example", ATTACKERS).await;
+    let second_session = second_session.json["sessionToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = common::exchange(&t, &attacker_session).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let attacker_refresh = a.json["refresh_token"].as_str().unwrap().to_owned();
+
+    let a = sign_on(
+        &t,
+        &json!({"loginId": {"email": "Victim@corp.example"}, "verifyEmail": true}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["created"], false);
+    assert_eq!(a.json["identity"]["email"]["isVerified"], true);
+    let owner_session = a.json["sessionToken"].as_str().unwrap().to_owned();
+
+    let a = common::login(&t, "victim@corp.example", ATTACKERS).await;
+    assert_eq!(
+        a.code(),
+        "INVALID_CREDENTIALS",
+        "the attacker's password is gone"
+    );
+    for token in [&attacker_session, &second_session] {
+        assert!(
+            t.authenticates(token).await.is_none(),
+            "attacker session ended"
+        );
+        let a = common::exchange(&t, token).await;
+        assert_eq!(a.json["error"], "invalid_grant");
+    }
+    let a = common::refresh(&t, &attacker_refresh).await;
+    assert_eq!(
+        a.json["error"], "invalid_grant",
+        "the refresh token ended with its session"
+    );
+
+    // The owner's session works, and sets a first password without knowing the attacker's.
+    let a = common::exchange(&t, &owner_session).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let a = common::change_password(&t, &owner_session, &json!({"newPassword": PASSWORD})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let a = common::login(&t, "victim@corp.example", PASSWORD).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+
+    // Once verified, a later verifying sign-on takes nothing away: the owner's password stays.
+    let a = sign_on(
+        &t,
+        &json!({"loginId": {"email": "victim@corp.example"}, "verifyEmail": true}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        common::login(&t, "victim@corp.example", PASSWORD)
+            .await
+            .status,
+        200
+    );
+}
+
 #[test]
 fn the_readme_shows_the_development_key_whose_hash_dev_env_configures() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();

@@ -1,11 +1,17 @@
 //! template.yaml, the tables defined in code, the `cargo lambda watch` router, openapi.yaml and
-//! the function crates must describe one service. A drift between them fails here.
+//! the function crates must describe one service. A drift between them fails here. So does a
+//! stack that would run unsafe: `stack` evaluates the template's parameter constraints, rules
+//! and conditions the way CloudFormation would, so the tests can say what a deployment with
+//! given parameters would get.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use serde_yaml_ng::Value;
+use shared::config::{Config, FROM_SECRETS_MANAGER, resolve_secrets_with};
+use shared::lockout::{self, CURSOR_KEY};
 use shared::tables::{ALL, Scalar};
+use stack::Params;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -100,7 +106,20 @@ fn every_table_in_code_is_declared_alike_in_the_template() {
                 spec.logical_id,
                 ix.name
             );
-            assert_eq!(g["Projection"]["ProjectionType"], "KEYS_ONLY");
+            if ix.projected.is_empty() {
+                assert_eq!(
+                    g["Projection"]["ProjectionType"], "KEYS_ONLY",
+                    "{}",
+                    ix.name
+                );
+            } else {
+                assert_eq!(g["Projection"]["ProjectionType"], "INCLUDE", "{}", ix.name);
+                let attrs: Vec<&str> = g["Projection"]["NonKeyAttributes"]
+                    .as_sequence()
+                    .map(|s| s.iter().filter_map(|a| a.as_str()).collect())
+                    .unwrap_or_default();
+                assert_eq!(attrs, ix.projected, "{}", ix.name);
+            }
         }
         assert_eq!(
             p["TimeToLiveSpecification"]["AttributeName"],
@@ -229,23 +248,18 @@ fn openapi_documents_every_route() {
 fn policies_name_tables_not_wildcards_and_no_secret_is_inlined() {
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
     let t = yaml("template.yaml");
-    for (name, r) in resources(&t) {
-        if r["Type"] != "AWS::Serverless::Function" {
-            continue;
-        }
-        for policy in r["Properties"]["Policies"]
-            .as_sequence()
-            .into_iter()
-            .flatten()
-        {
-            for st in policy["Statement"].as_sequence().into_iter().flatten() {
-                assert_ne!(st["Resource"], "*", "{name} grants on every resource");
-                for a in st["Action"].as_sequence().into_iter().flatten() {
-                    assert!(
-                        !a.as_str().unwrap().ends_with('*'),
-                        "{name} grants a wildcard action"
-                    );
-                }
+    // Every optional statement present: the CAPTCHA secret's is there only with a provider.
+    let params = params(&t, &[("CaptchaSecretArn", CAPTCHA_ARN)]);
+    for (name, r) in functions(&t) {
+        for st in stack::statements(&t, &params, &r) {
+            let on = stack::resources_of(&t, &params, &st);
+            assert!(!on.is_empty(), "{name}: a statement on nothing: {st:?}");
+            assert!(
+                on.iter().all(|r| r != "*"),
+                "{name} grants on every resource"
+            );
+            for a in actions(&st) {
+                assert!(!a.ends_with('*'), "{name} grants a wildcard action");
             }
         }
     }
@@ -256,8 +270,997 @@ fn policies_name_tables_not_wildcards_and_no_secret_is_inlined() {
     ] {
         assert!(!text.contains(needle), "template.yaml holds a secret");
     }
+}
+
+// ------------------------------------------------------------------ what a deployment gets
+
+/// The parameters a real deployment gives: every required one, each valid.
+const DEPLOYED: &[(&str, &str)] = &[
+    ("Issuer", "https://auth.example.com"),
+    ("Audience", "members-api"),
+    (
+        "SigningKeySecretArn",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:signing-AbCdEf",
+    ),
+    (
+        "DeviceCookieKeySecretArn",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:device-GhIjKl",
+    ),
+    ("CorsAllowedOrigins", "https://app.example.com"),
+    ("SignOnAllowedPrincipals", SIGN_ON_ROLE),
+];
+const SIGN_ON_ROLE: &str = "arn:aws:iam::123456789012:role/idp-bridge";
+const CAPTCHA_ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:captcha-MnOpQr";
+
+/// `DEPLOYED` with `changes` made.
+fn deployed<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut given: Vec<(&str, &str)> = DEPLOYED
+        .iter()
+        .filter(|(k, _)| !changes.iter().any(|(c, _)| c == k))
+        .copied()
+        .collect();
+    given.extend_from_slice(changes);
+    given
+}
+
+fn params(t: &Value, changes: &[(&str, &str)]) -> Params {
+    stack::parameters(t, &deployed(changes)).unwrap()
+}
+
+/// The function deployed from `functions/<binary>`.
+fn function(t: &Value, binary: &str) -> Value {
+    resources(t)
+        .into_iter()
+        .map(|(_, r)| r)
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"] == binary)
+        .unwrap_or_else(|| panic!("no function deploys {binary}"))
+}
+
+/// Every function: (binary, resource).
+fn functions(t: &Value) -> Vec<(String, Value)> {
+    resources(t)
+        .into_iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(_, r)| {
+            let binary = r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+            (binary.to_owned(), r)
+        })
+        .collect()
+}
+
+/// The names a function (or Globals' `Function`) sets in its own `Environment`.
+fn own_variables(properties: &Value) -> BTreeSet<String> {
+    properties["Environment"]["Variables"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn actions(st: &Value) -> Vec<&str> {
+    match &st["Action"] {
+        Value::String(a) => vec![a.as_str()],
+        v => v
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|a| a.as_str().unwrap())
+            .collect(),
+    }
+}
+
+#[test]
+fn the_stack_refuses_parameters_that_would_run_it_unsafely() {
+    let t = yaml("template.yaml");
+    for (changes, accepted) in [
+        (vec![], true),
+        (
+            vec![(
+                "CorsAllowedOrigins",
+                "https://app.example.com,http://localhost:3000",
+            )],
+            true,
+        ),
+        (vec![("CorsAllowedOrigins", "*")], false),
+        (vec![("CorsAllowedOrigins", "https://*.example.com")], false),
+        (
+            vec![(
+                "CorsAllowedOrigins",
+                "https://app.example.com,https://*.example.com",
+            )],
+            false,
+        ),
+        (
+            vec![("CorsAllowedOrigins", "https://app.example.com*")],
+            false,
+        ),
+        // Sign-on is behind the IAM authorizer: an empty list would admit the whole account.
+        (vec![("SignOnAllowedPrincipals", "")], false),
+        // A CAPTCHA provider needs its secret, and the secret is named by its full ARN (the
+        // only form the function's permission can be scoped to).
+        (vec![("CaptchaProvider", "turnstile")], false),
+        (
+            vec![
+                ("CaptchaProvider", "turnstile"),
+                ("CaptchaSecretArn", CAPTCHA_ARN),
+            ],
+            true,
+        ),
+        (vec![("CaptchaSecretArn", "captcha-secret")], false),
+        (vec![("DeviceCookieKeySecretArn", "")], false),
+        (vec![("Argon2ReservedConcurrency", "25")], true),
+        (vec![("Argon2ReservedConcurrency", "-1")], false),
+        (vec![("LoginMaxVerificationsPerHour", "101")], false),
+        (vec![("LogRetentionDays", "90")], true),
+        (vec![("LogRetentionDays", "31")], false),
+    ] {
+        let verdict = stack::accepts(&t, &deployed(&changes));
+        assert_eq!(verdict.is_ok(), accepted, "{changes:?}: {verdict:?}");
+    }
+}
+
+#[test]
+fn the_api_throttles_every_route_at_the_limits_the_deployer_sets() {
+    let t = yaml("template.yaml");
+    let settings = &t["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"];
+    for setting in ["ThrottlingBurstLimit", "ThrottlingRateLimit"] {
+        let knob = stack::ref_name(&settings[setting])
+            .unwrap_or_else(|| panic!("the HTTP API has no {setting} from a parameter"));
+        let p = &t["Parameters"][knob];
+        assert_eq!(p["Type"], "Number", "{knob}");
+        let default = stack::scalar(&t, &params(&t, &[]), &settings[setting]).unwrap();
+        assert!(default.parse::<f64>().unwrap() >= 1.0, "{knob}={default}");
+        let set = stack::scalar(&t, &params(&t, &[(knob, "7")]), &settings[setting]);
+        assert_eq!(set.as_deref(), Some("7"), "{setting}");
+    }
+}
+
+/// The functions that run argon2 (login verifies, register hashes, change password does both).
+const ARGON2_FUNCTIONS: [&str; 3] = ["login", "register", "change-password"];
+
+#[test]
+fn the_argon2_functions_run_at_most_the_reserved_concurrency_the_deployer_sets() {
+    let t = yaml("template.yaml");
+    let mut knobs = BTreeSet::new();
+    for binary in ARGON2_FUNCTIONS {
+        let reserved = &function(&t, binary)["Properties"]["ReservedConcurrentExecutions"];
+        let refs = stack::parameter_refs(&t, reserved);
+        assert_eq!(
+            refs.len(),
+            1,
+            "{binary}: reserved concurrency from one parameter"
+        );
+        let knob = refs.first().unwrap();
+        for (value, reserved_as) in [("0", None), ("25", Some("25"))] {
+            let got = stack::scalar(&t, &params(&t, &[(knob, value)]), reserved);
+            assert_eq!(got.as_deref(), reserved_as, "{binary} with {knob}={value}");
+        }
+        knobs.insert(knob.clone());
+    }
+    assert_eq!(knobs.len(), 1, "one setting caps them all: {knobs:?}");
+}
+
+#[test]
+fn every_function_logs_to_its_own_group_kept_as_long_as_the_deployer_sets() {
+    let t = yaml("template.yaml");
     assert_eq!(
-        t["Parameters"]["CaptchaSecret"]["NoEcho"], true,
-        "the CAPTCHA secret is a NoEcho parameter"
+        t["Globals"]["Function"]["LoggingConfig"]["LogFormat"],
+        "JSON"
     );
+    let mut groups = BTreeSet::new();
+    for (binary, f) in functions(&t) {
+        // The function names its group, so the group exists (with its retention) first.
+        let group = stack::ref_name(&f["Properties"]["LoggingConfig"]["LogGroup"])
+            .unwrap_or_else(|| panic!("{binary} writes to no log group of the template"));
+        let g = &t["Resources"][group];
+        assert_eq!(g["Type"], "AWS::Logs::LogGroup", "{binary}");
+        let name = stack::scalar(&t, &params(&t, &[]), &g["Properties"]["LogGroupName"]).unwrap();
+        assert!(name.starts_with("/aws/lambda/"), "{binary}: {name}");
+        let retention = &g["Properties"]["RetentionInDays"];
+        let days = stack::scalar(&t, &params(&t, &[]), retention);
+        assert_eq!(days.as_deref(), Some("30"), "{binary}: 30 days by default");
+        let knob = stack::ref_name(retention).unwrap();
+        let days = stack::scalar(&t, &params(&t, &[(knob, "90")]), retention);
+        assert_eq!(days.as_deref(), Some("90"), "{binary}: {knob}");
+        assert!(groups.insert(group.to_owned()), "{binary} shares {group}");
+    }
+}
+
+/// The secrets each function reads, by the setting that gives the secret's ARN.
+const SECRETS_READ: [(&str, &[&str]); 7] = [
+    (
+        "login",
+        &["CAPTCHA_SECRET_ARN", "DEVICE_COOKIE_KEY_SECRET_ARN"],
+    ),
+    ("register", &["CAPTCHA_SECRET_ARN"]),
+    ("token", &["SIGNING_KEY_SECRET_ARN"]),
+    ("logout", &["SIGNING_KEY_SECRET_ARN"]),
+    ("change-password", &["SIGNING_KEY_SECRET_ARN"]),
+    ("sign-on", &[]),
+    ("session-cleanup", &[]),
+];
+
+#[test]
+fn no_secret_is_in_the_template_and_each_function_may_read_only_its_own() {
+    let t = yaml("template.yaml");
+    let plain: Vec<&str> = FROM_SECRETS_MANAGER
+        .iter()
+        .map(|(plain, _)| *plain)
+        .chain(["SIGNING_KEY"])
+        .collect();
+    let mut environments = vec![("Globals".to_owned(), t["Globals"]["Function"].clone())];
+    environments.extend(
+        functions(&t)
+            .into_iter()
+            .map(|(b, f)| (b, f["Properties"].clone())),
+    );
+    for (name, properties) in &environments {
+        let vars = own_variables(properties);
+        for p in &plain {
+            assert!(!vars.contains(*p), "{name} is given the value of {p}");
+        }
+    }
+    for (name, p) in t["Parameters"].as_mapping().unwrap() {
+        assert_ne!(
+            p["NoEcho"], true,
+            "{name:?}: a secret value passed to the stack"
+        );
+    }
+    assert_eq!(
+        functions(&t).len(),
+        SECRETS_READ.len(),
+        "a function missing here"
+    );
+    for captcha in ["", CAPTCHA_ARN] {
+        let params = params(&t, &[("CaptchaSecretArn", captcha)]);
+        for (binary, arn_vars) in SECRETS_READ {
+            let f = function(&t, binary);
+            let env = stack::environment(&t, &params, &f);
+            let given: BTreeSet<&str> = env
+                .keys()
+                .map(String::as_str)
+                .filter(|k| k.ends_with("SECRET_ARN"))
+                .collect();
+            assert_eq!(
+                given,
+                arn_vars.iter().copied().collect(),
+                "{binary}'s environment"
+            );
+            let mut readable = BTreeSet::new();
+            for st in stack::statements(&t, &params, &f) {
+                let acts = actions(&st);
+                if !acts.iter().any(|a| a.starts_with("secretsmanager:")) {
+                    continue;
+                }
+                assert_eq!(acts, ["secretsmanager:GetSecretValue"], "{binary}");
+                let arns = stack::resources_of(&t, &params, &st);
+                assert_eq!(
+                    arns.len(),
+                    1,
+                    "{binary}: one secret per statement: {arns:?}"
+                );
+                readable.extend(arns);
+            }
+            // An empty ARN (no CAPTCHA provider) is no secret, and no statement names it.
+            let expected: BTreeSet<String> = arn_vars
+                .iter()
+                .filter_map(|v| env.get(*v).filter(|arn| !arn.is_empty()).cloned())
+                .collect();
+            assert_eq!(
+                readable, expected,
+                "what {binary} may read (CAPTCHA {captcha:?})"
+            );
+        }
+    }
+}
+
+#[test]
+fn each_function_may_write_only_its_own_counters() {
+    let t = yaml("template.yaml");
+    let (email, ip) = ("ann@example.com", "192.0.2.1");
+    // The keys each function's code writes, from the code.
+    let own: [(&str, Vec<String>); 4] = [
+        (
+            "login",
+            vec![
+                lockout::email_key("login", email),
+                lockout::ip_key("login", ip),
+                lockout::device_key("d-1"),
+                lockout::verifications_key(email),
+            ],
+        ),
+        ("register", vec![lockout::ip_key("register", ip)]),
+        ("change-password", vec![lockout::member_key("chpw", "m-1")]),
+        ("session-cleanup", vec![CURSOR_KEY.to_owned()]),
+    ];
+    let params = params(&t, &[]);
+    for (binary, f) in functions(&t) {
+        let on_counters: Vec<Value> = stack::statements(&t, &params, &f)
+            .into_iter()
+            .filter(|st| stack::resources_of(&t, &params, st).contains(&"CountersTable.Arn".into()))
+            .collect();
+        let Some((_, keys)) = own.iter().find(|(b, _)| *b == binary) else {
+            assert!(on_counters.is_empty(), "{binary} may touch the counters");
+            continue;
+        };
+        assert!(
+            !on_counters.is_empty(),
+            "{binary} may not write its counters"
+        );
+        for st in on_counters {
+            let acts = actions(&st);
+            // session-cleanup deletes whichever counter has gone stale, whoever wrote it.
+            if binary == "session-cleanup" && acts == ["dynamodb:DeleteItem"] {
+                continue;
+            }
+            let scope = stack::leading_keys(&st)
+                .unwrap_or_else(|| panic!("{binary} may {acts:?} any counter"));
+            for k in keys {
+                assert!(
+                    scope.admits(k),
+                    "{binary} may not write its own counter {k}"
+                );
+            }
+            for (other, theirs) in &own {
+                for k in theirs.iter().filter(|_| *other != binary) {
+                    assert!(!scope.admits(k), "{binary} may write {other}'s counter {k}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sign_on_behind_the_iam_authorizer_starts_only_with_a_list_of_allowed_principals() {
+    let t = yaml("template.yaml");
+    let f = function(&t, "sign-on");
+    for (_, e) in f["Properties"]["Events"].as_mapping().unwrap() {
+        assert_eq!(e["Properties"]["Auth"]["Authorizer"], "AWS_IAM");
+    }
+    let empty = [("SignOnAllowedPrincipals", "")];
+    assert!(stack::accepts(&t, &deployed(&empty)).is_err());
+    // Should the list be emptied anyway (a stack updated around the rule), the function
+    // refuses to start rather than admit every principal of the account.
+    let env = stack::environment(&t, &params(&t, &empty), &f);
+    let e = Config::from_source(&env).unwrap_err();
+    assert_eq!(e.var, "SIGN_ON_ALLOWED_PRINCIPALS", "{e}");
+    let c = Config::from_source(&stack::environment(&t, &params(&t, &[]), &f)).unwrap();
+    assert!(c.sign_on.iam_authorizer);
+    assert_eq!(c.sign_on.allowed_principals, [SIGN_ON_ROLE]);
+}
+
+/// The settings a function reads that the others do not, so it alone is given them.
+const OWN_SETTINGS: [(&str, &[&str]); 3] = [
+    (
+        "login",
+        &[
+            "CAPTCHA_PROVIDER",
+            "CAPTCHA_SECRET_ARN",
+            "CAPTCHA_EXPECTED_HOSTNAMES",
+            "CAPTCHA_MIN_SCORE",
+            "DEVICE_COOKIE_KEY_SECRET_ARN",
+            "DEVICE_COOKIE_TTL_SECONDS",
+            "LOGIN_DEVICE_LOCK_AFTER_FAILURES",
+            "LOGIN_MAX_VERIFICATIONS_PER_HOUR",
+            "MAX_SESSIONS_PER_MEMBER",
+        ],
+    ),
+    (
+        "register",
+        &[
+            "CAPTCHA_PROVIDER",
+            "CAPTCHA_SECRET_ARN",
+            "CAPTCHA_EXPECTED_HOSTNAMES",
+            "CAPTCHA_MIN_SCORE",
+            "REGISTER_REQUIRES_CAPTCHA",
+            "MAX_SESSIONS_PER_MEMBER",
+        ],
+    ),
+    (
+        "sign-on",
+        &[
+            "SIGN_ON_IAM_AUTHORIZER",
+            "SIGN_ON_ALLOWED_PRINCIPALS",
+            "SIGN_ON_API_KEY_HASHES",
+            "SIGN_ON_ALLOWED_EMAIL_DOMAINS",
+            "SIGN_ON_REQUIRED_PROFILE_FIELDS",
+            "MAX_SESSIONS_PER_MEMBER",
+        ],
+    ),
+];
+
+fn tables_only() -> HashMap<String, String> {
+    [
+        ("MEMBERS_TABLE", "m"),
+        ("SESSIONS_TABLE", "s"),
+        ("COUNTERS_TABLE", "c"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+#[test]
+fn each_function_alone_gets_the_settings_it_reads_defaulting_as_the_code_does() {
+    let t = yaml("template.yaml");
+    let code_defaults = format!("{:?}", Config::from_source(&tables_only()).unwrap());
+    let mut given_to: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (binary, names) in OWN_SETTINGS {
+        let vars = &function(&t, binary)["Properties"]["Environment"]["Variables"];
+        for name in names {
+            given_to.entry(*name).or_default().insert(binary.to_owned());
+            let v = &vars[*name];
+            assert!(!v.is_null(), "{binary} is not given {name}");
+            // A deployer who leaves the parameter alone gets what the code would choose.
+            let Some(knob) = stack::ref_name(v) else {
+                continue;
+            };
+            let default = &t["Parameters"][knob]["Default"];
+            if default.is_null() {
+                continue;
+            }
+            let default = stack::scalar(&t, &Params::new(), default).unwrap();
+            let mut env = tables_only();
+            env.insert((*name).to_owned(), default.clone());
+            let with_default = format!("{:?}", Config::from_source(&env).unwrap());
+            assert_eq!(
+                with_default, code_defaults,
+                "{knob} defaults to {default:?}"
+            );
+        }
+    }
+    let globals = own_variables(&t["Globals"]["Function"]);
+    for (name, expected) in given_to {
+        assert!(!globals.contains(name), "{name} is given to every function");
+        let given: BTreeSet<String> = functions(&t)
+            .into_iter()
+            .filter(|(_, f)| own_variables(&f["Properties"]).contains(name))
+            .map(|(b, _)| b)
+            .collect();
+        assert_eq!(given, expected, "the functions given {name}");
+    }
+}
+
+#[tokio::test]
+async fn every_function_starts_on_the_environment_the_template_gives_it() {
+    let t = yaml("template.yaml");
+    let params = params(
+        &t,
+        &[
+            ("CaptchaProvider", "turnstile"),
+            ("CaptchaSecretArn", CAPTCHA_ARN),
+        ],
+    );
+    for (binary, f) in functions(&t) {
+        let env = stack::environment(&t, &params, &f);
+        let source = resolve_secrets_with(&env, async |_, arn| {
+            Ok(format!("the secret stored at {arn}"))
+        })
+        .await
+        .unwrap();
+        let config =
+            Config::from_source(&source).unwrap_or_else(|e| panic!("{binary} does not start: {e}"));
+        let uses_captcha = ["login", "register"].contains(&binary.as_str());
+        assert_eq!(
+            config.captcha.provider != shared::config::CaptchaProvider::None,
+            uses_captcha,
+            "{binary} verifies CAPTCHAs"
+        );
+        assert_eq!(
+            config.device_cookie.key.is_some(),
+            binary == "login",
+            "{binary} signs device cookies"
+        );
+        if env.contains_key("SIGNING_KEY_SECRET_ARN") {
+            shared::token::TokenConfig::from_source(&env)
+                .unwrap_or_else(|e| panic!("{binary}'s token settings: {e}"));
+        }
+    }
+}
+
+/// The template as CloudFormation evaluates it for one deployment: parameter values checked
+/// against their constraints, `Rules` asserted, `Conditions` decided, `Fn::If` taken and
+/// `AWS::NoValue` dropped. Only the intrinsics the template uses are known; any other fails
+/// the test rather than being guessed at.
+mod stack {
+    use std::collections::{BTreeSet, HashMap};
+
+    use serde_yaml_ng::Value;
+
+    pub type Params = HashMap<String, String>;
+
+    /// Every parameter's value: the given one, else its default.
+    pub fn parameters(t: &Value, given: &[(&str, &str)]) -> Result<Params, String> {
+        let declared = t["Parameters"].as_mapping().unwrap();
+        let mut values = Params::new();
+        for (name, p) in declared {
+            let name = name.as_str().unwrap();
+            if let Some((_, v)) = given.iter().find(|(k, _)| *k == name) {
+                values.insert(name.to_owned(), (*v).to_owned());
+            } else if !p["Default"].is_null() {
+                values.insert(
+                    name.to_owned(),
+                    scalar(t, &Params::new(), &p["Default"]).unwrap(),
+                );
+            } else {
+                return Err(format!("{name} is required"));
+            }
+        }
+        for (k, _) in given {
+            if !values.contains_key(*k) {
+                return Err(format!("the template has no parameter {k}"));
+            }
+        }
+        Ok(values)
+    }
+
+    /// Whether CloudFormation would create the stack with these parameters.
+    pub fn accepts(t: &Value, given: &[(&str, &str)]) -> Result<(), String> {
+        let values = parameters(t, given)?;
+        for (name, p) in t["Parameters"].as_mapping().unwrap() {
+            let name = name.as_str().unwrap();
+            let value = &values[name];
+            let items: Vec<&str> = if p["Type"] == "CommaDelimitedList" {
+                value.split(',').collect()
+            } else {
+                vec![value.as_str()]
+            };
+            if let Some(allowed) = p["AllowedValues"].as_sequence() {
+                let allowed: Vec<String> = allowed
+                    .iter()
+                    .map(|a| scalar(t, &Params::new(), a).unwrap())
+                    .collect();
+                if !allowed.contains(value) {
+                    return Err(format!("{name}={value:?} is not among {allowed:?}"));
+                }
+            }
+            if let Some(pattern) = p["AllowedPattern"].as_str()
+                && let Some(bad) = items.iter().find(|v| !super::pattern::matches(pattern, v))
+            {
+                return Err(format!("{name}: {bad:?} does not match {pattern}"));
+            }
+            if p["Type"] == "Number" {
+                let n: f64 = value
+                    .parse()
+                    .map_err(|_| format!("{name}={value:?} is not a number"))?;
+                let bound = |b: &str| p[b].as_f64().or_else(|| p[b].as_str()?.parse().ok());
+                if bound("MinValue").is_some_and(|min| n < min)
+                    || bound("MaxValue").is_some_and(|max| n > max)
+                {
+                    return Err(format!("{name}={value} is out of bounds"));
+                }
+            }
+        }
+        for (name, rule) in t["Rules"].as_mapping().into_iter().flatten() {
+            if !rule["RuleCondition"].is_null() && !truth(t, &values, &rule["RuleCondition"]) {
+                continue;
+            }
+            for a in rule["Assertions"].as_sequence().unwrap() {
+                if !truth(t, &values, &a["Assert"]) {
+                    return Err(format!("rule {name:?}: {:?}", a["AssertDescription"]));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The parameter a value is a `Ref` to (or the resource, or pseudo parameter).
+    pub fn ref_name(v: &Value) -> Option<&str> {
+        v.as_mapping().filter(|m| m.len() == 1)?;
+        v["Ref"].as_str()
+    }
+
+    /// Every parameter a value refers to.
+    pub fn parameter_refs(t: &Value, v: &Value) -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        match v {
+            Value::Mapping(m) => {
+                if let Some(name) = ref_name(v).filter(|n| !t["Parameters"][*n].is_null()) {
+                    found.insert(name.to_owned());
+                }
+                for (_, inner) in m {
+                    found.extend(parameter_refs(t, inner));
+                }
+            }
+            Value::Sequence(s) => s.iter().for_each(|i| found.extend(parameter_refs(t, i))),
+            _ => {}
+        }
+        found
+    }
+
+    /// `v` with every `Fn::If` decided and every `AWS::NoValue` gone (`None` if `v` is one).
+    pub fn decide(t: &Value, params: &Params, v: &Value) -> Option<Value> {
+        if ref_name(v) == Some("AWS::NoValue") {
+            return None;
+        }
+        if let Some([cond, yes, no]) = v["Fn::If"].as_sequence().map(Vec::as_slice) {
+            let c = &t["Conditions"][cond.as_str().unwrap()];
+            assert!(!c.is_null(), "no condition {cond:?}");
+            return decide(t, params, if truth(t, params, c) { yes } else { no });
+        }
+        Some(match v {
+            Value::Sequence(s) => {
+                Value::Sequence(s.iter().filter_map(|i| decide(t, params, i)).collect())
+            }
+            Value::Mapping(m) => Value::Mapping(
+                m.iter()
+                    .filter_map(|(k, i)| Some((k.clone(), decide(t, params, i)?)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        })
+    }
+
+    /// A scalar property as deployed: a parameter's value, a resource's logical id,
+    /// `Logical.Attribute` for `Fn::GetAtt`, the text of a `Fn::Sub`; `None` for no value.
+    pub fn scalar(t: &Value, params: &Params, v: &Value) -> Option<String> {
+        let v = decide(t, params, v)?;
+        Some(match &v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => return None,
+            _ => {
+                if let Some(name) = ref_name(&v) {
+                    match params.get(name) {
+                        Some(value) => value.clone(),
+                        None if !t["Resources"][name].is_null() => name.to_owned(),
+                        None => panic!("Ref to unknown {name}"),
+                    }
+                } else if let Some([res, attr]) = v["Fn::GetAtt"].as_sequence().map(Vec::as_slice) {
+                    format!("{}.{}", res.as_str().unwrap(), attr.as_str().unwrap())
+                } else if let Some(text) = v["Fn::Sub"].as_str() {
+                    text.to_owned()
+                } else {
+                    panic!("not a scalar: {v:?}")
+                }
+            }
+        })
+    }
+
+    /// The environment a function runs with: Globals' variables and its own, as deployed.
+    pub fn environment(t: &Value, params: &Params, f: &Value) -> HashMap<String, String> {
+        let mut env = HashMap::new();
+        for vars in [
+            &t["Globals"]["Function"]["Environment"]["Variables"],
+            &f["Properties"]["Environment"]["Variables"],
+        ] {
+            for (k, v) in vars.as_mapping().into_iter().flatten() {
+                if let Some(value) = scalar(t, params, v) {
+                    env.insert(k.as_str().unwrap().to_owned(), value);
+                }
+            }
+        }
+        env
+    }
+
+    /// What a statement grants on, as deployed (`Resource`, one or a list).
+    pub fn resources_of(t: &Value, params: &Params, st: &Value) -> Vec<String> {
+        match &st["Resource"] {
+            Value::Sequence(rs) => rs.iter().filter_map(|r| scalar(t, params, r)).collect(),
+            r => scalar(t, params, r).into_iter().collect(),
+        }
+    }
+
+    /// Every statement of a function's inline policies, as deployed.
+    pub fn statements(t: &Value, params: &Params, f: &Value) -> Vec<Value> {
+        let Some(policies) = decide(t, params, &f["Properties"]["Policies"]) else {
+            return vec![];
+        };
+        policies
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    /// The item keys a statement's `dynamodb:LeadingKeys` condition admits.
+    pub struct Scope {
+        like: bool,
+        keys: Vec<String>,
+    }
+
+    impl Scope {
+        pub fn admits(&self, key: &str) -> bool {
+            self.keys
+                .iter()
+                .any(|k| if self.like { glob(k, key) } else { k == key })
+        }
+    }
+
+    pub fn leading_keys(st: &Value) -> Option<Scope> {
+        let (op, test) = st["Condition"].as_mapping()?.iter().next()?;
+        let like = match op.as_str()? {
+            "ForAllValues:StringLike" => true,
+            "ForAllValues:StringEquals" => false,
+            other => panic!("unknown condition operator {other}"),
+        };
+        let keys = match &test["dynamodb:LeadingKeys"] {
+            Value::String(k) => vec![k.clone()],
+            Value::Sequence(ks) => ks.iter().map(|k| k.as_str().unwrap().to_owned()).collect(),
+            _ => return None,
+        };
+        Some(Scope { like, keys })
+    }
+
+    /// IAM's `StringLike`: `*` any run of characters, `?` any one.
+    fn glob(pattern: &str, s: &str) -> bool {
+        match pattern.chars().next() {
+            None => s.is_empty(),
+            Some('*') => (0..=s.len())
+                .filter(|i| s.is_char_boundary(*i))
+                .any(|i| glob(&pattern[1..], &s[i..])),
+            Some(c) => {
+                let mut rest = s.chars();
+                rest.next().is_some_and(|d| c == '?' || c == d)
+                    && glob(&pattern[c.len_utf8()..], rest.as_str())
+            }
+        }
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Val {
+        Text(String),
+        List(Vec<String>),
+        Bool(bool),
+    }
+
+    fn truth(t: &Value, params: &Params, e: &Value) -> bool {
+        match eval(t, params, e) {
+            Val::Bool(b) => b,
+            other => panic!("{e:?} is {other:?}, not a condition"),
+        }
+    }
+
+    /// The condition functions of `Rules` and `Conditions`.
+    fn eval(t: &Value, params: &Params, e: &Value) -> Val {
+        let args = |f: &str| e[f].as_sequence().unwrap().clone();
+        let Some((f, arg)) = e.as_mapping().and_then(|m| m.iter().next()) else {
+            return Val::Text(scalar(t, params, e).unwrap());
+        };
+        match f.as_str().unwrap() {
+            "Ref" => {
+                let name = arg.as_str().unwrap();
+                let value = params[name].clone();
+                if t["Parameters"][name]["Type"] == "CommaDelimitedList" {
+                    Val::List(value.split(',').map(str::to_owned).collect())
+                } else {
+                    Val::Text(value)
+                }
+            }
+            "Condition" => truth(t, params, &t["Conditions"][arg.as_str().unwrap()]).into(),
+            "Fn::Equals" => {
+                let a = args("Fn::Equals");
+                (eval(t, params, &a[0]) == eval(t, params, &a[1])).into()
+            }
+            "Fn::Not" => (!truth(t, params, &args("Fn::Not")[0])).into(),
+            "Fn::And" => args("Fn::And").iter().all(|c| truth(t, params, c)).into(),
+            "Fn::Or" => args("Fn::Or").iter().any(|c| truth(t, params, c)).into(),
+            "Fn::Contains" => {
+                let a = args("Fn::Contains");
+                match (eval(t, params, &a[0]), eval(t, params, &a[1])) {
+                    (Val::List(list), Val::Text(x)) => list.contains(&x).into(),
+                    other => panic!("Fn::Contains of {other:?}"),
+                }
+            }
+            other => panic!("{other} is not evaluated here"),
+        }
+    }
+
+    impl From<bool> for Val {
+        fn from(b: bool) -> Self {
+            Val::Bool(b)
+        }
+    }
+}
+
+/// `AllowedPattern`s (Java regular expressions, matched against the whole value) in the subset
+/// the template uses: literals, `.`, escapes (`\s`, `\d`, `\w`, or an escaped literal), classes
+/// (`[a-z0-9-]`, `[^*/\s]`), groups with `|`, and `?`, `*`, `+`, `{n}`, `{n,m}`. Anything else
+/// panics, so a new pattern is never silently misread.
+mod pattern {
+    enum Node {
+        Class(Class),
+        Group(Vec<Vec<Node>>),
+        Repeat(Box<Node>, usize, Option<usize>),
+    }
+
+    struct Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    }
+
+    impl Class {
+        fn has(&self, c: char) -> bool {
+            self.ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != self.negated
+        }
+    }
+
+    const SPACE: [(char, char); 2] = [(' ', ' '), ('\t', '\r')];
+    const DIGIT: [(char, char); 1] = [('0', '9')];
+    const WORD: [(char, char); 4] = [('a', 'z'), ('A', 'Z'), ('0', '9'), ('_', '_')];
+
+    pub fn matches(pattern: &str, s: &str) -> bool {
+        let p = pattern.strip_prefix('^').unwrap_or(pattern);
+        let p = p.strip_suffix('$').unwrap_or(p);
+        let mut parser = Parser {
+            chars: p.chars().collect(),
+            at: 0,
+        };
+        let alternatives = parser.alternatives();
+        assert_eq!(
+            parser.at,
+            parser.chars.len(),
+            "unsupported pattern {pattern}"
+        );
+        let s: Vec<char> = s.chars().collect();
+        let whole = Node::Group(alternatives);
+        node(&whole, &s, 0, &mut |end| end == s.len())
+    }
+
+    struct Parser {
+        chars: Vec<char>,
+        at: usize,
+    }
+
+    impl Parser {
+        fn peek(&self) -> Option<char> {
+            self.chars.get(self.at).copied()
+        }
+
+        fn next(&mut self) -> char {
+            let c = self.peek().expect("pattern ends early");
+            self.at += 1;
+            c
+        }
+
+        fn alternatives(&mut self) -> Vec<Vec<Node>> {
+            let mut alts = vec![self.sequence()];
+            while self.peek() == Some('|') {
+                self.at += 1;
+                alts.push(self.sequence());
+            }
+            alts
+        }
+
+        fn sequence(&mut self) -> Vec<Node> {
+            let mut seq = vec![];
+            while let Some(c) = self.peek().filter(|c| *c != '|' && *c != ')') {
+                self.at += 1;
+                let atom = match c {
+                    '(' => {
+                        let g = Node::Group(self.alternatives());
+                        assert_eq!(self.next(), ')');
+                        g
+                    }
+                    '[' => Node::Class(self.class()),
+                    '\\' => Node::Class(escape(self.next())),
+                    '.' => Node::Class(Class {
+                        negated: true,
+                        ranges: vec![],
+                    }),
+                    '^' | '$' | '{' | '}' | '?' | '*' | '+' => panic!("unsupported {c}"),
+                    c => Node::Class(Class {
+                        negated: false,
+                        ranges: vec![(c, c)],
+                    }),
+                };
+                seq.push(self.quantified(atom));
+            }
+            seq
+        }
+
+        fn quantified(&mut self, atom: Node) -> Node {
+            let (min, max) = match self.peek() {
+                Some('?') => (0, Some(1)),
+                Some('*') => (0, None),
+                Some('+') => (1, None),
+                Some('{') => {
+                    self.at += 1;
+                    let mut text = String::new();
+                    while self.peek() != Some('}') {
+                        text.push(self.next());
+                    }
+                    let (lo, hi) = match text.split_once(',') {
+                        Some((lo, hi)) => (lo.parse().unwrap(), hi.parse().ok()),
+                        None => (text.parse().unwrap(), text.parse().ok()),
+                    };
+                    (lo, hi)
+                }
+                _ => return atom,
+            };
+            self.at += 1;
+            Node::Repeat(Box::new(atom), min, max)
+        }
+
+        fn class(&mut self) -> Class {
+            let negated = self.peek() == Some('^');
+            if negated {
+                self.at += 1;
+            }
+            let mut ranges = vec![];
+            loop {
+                let c = self.next();
+                match c {
+                    ']' => break,
+                    '\\' => ranges.extend(escape(self.next()).ranges),
+                    c if self.peek() == Some('-') && self.chars.get(self.at + 1) != Some(&']') => {
+                        self.at += 1;
+                        ranges.push((c, self.next()));
+                    }
+                    c => ranges.push((c, c)),
+                }
+            }
+            Class { negated, ranges }
+        }
+    }
+
+    fn escape(c: char) -> Class {
+        let ranges = match c {
+            's' => SPACE.to_vec(),
+            'd' => DIGIT.to_vec(),
+            'w' => WORD.to_vec(),
+            c if c.is_ascii_alphanumeric() => panic!("unsupported escape \\{c}"),
+            c => vec![(c, c)],
+        };
+        Class {
+            negated: false,
+            ranges,
+        }
+    }
+
+    /// Matches `n` at `s[i..]`, calling `k` with each place it could end until `k` accepts.
+    fn node(n: &Node, s: &[char], i: usize, k: &mut dyn FnMut(usize) -> bool) -> bool {
+        match n {
+            Node::Class(c) => i < s.len() && c.has(s[i]) && k(i + 1),
+            Node::Group(alts) => alts.iter().any(|alt| sequence(alt, s, i, k)),
+            Node::Repeat(inner, min, max) => repeat(inner, *min, *max, s, i, k),
+        }
+    }
+
+    fn sequence(seq: &[Node], s: &[char], i: usize, k: &mut dyn FnMut(usize) -> bool) -> bool {
+        match seq.split_first() {
+            None => k(i),
+            Some((first, rest)) => node(first, s, i, &mut |j| sequence(rest, s, j, k)),
+        }
+    }
+
+    /// Greedy: one more repetition first (one that consumes something), then stopping here.
+    fn repeat(
+        n: &Node,
+        min: usize,
+        max: Option<usize>,
+        s: &[char],
+        i: usize,
+        k: &mut dyn FnMut(usize) -> bool,
+    ) -> bool {
+        let more = max.is_none_or(|m| m > 0)
+            && node(n, s, i, &mut |j| {
+                j > i && repeat(n, min.saturating_sub(1), max.map(|m| m - 1), s, j, k)
+            });
+        more || (min == 0 && k(i))
+    }
+
+    #[test]
+    fn the_subset_reads_as_java_would() {
+        for (pattern, s, expected) in [
+            ("^https?://[^*/\\s]+$", "https://app.example.com", true),
+            ("^https?://[^*/\\s]+$", "http://localhost:3000", true),
+            ("^https?://[^*/\\s]+$", "https://*.example.com", false),
+            ("^https?://[^*/\\s]+$", " https://app.example.com", false),
+            ("^https?://[^*/\\s]+$", "https://a.example.com/", false),
+            ("^https?://[^*/\\s]+$", "ftp://a", false),
+            ("^(ab|c)?[0-9]{2}$", "", false),
+            ("^(ab|c)?[0-9]{2}$", "12", true),
+            ("^(ab|c)?[0-9]{2}$", "ab12", true),
+            ("^(ab|c)?[0-9]{2}$", "c123", false),
+            ("^(x[a-z-]+)?$", "", true),
+            ("^(x[a-z-]+)?$", "x-y", true),
+            ("^(x[a-z-]+)?$", "x", false),
+        ] {
+            assert_eq!(matches(pattern, s), expected, "{pattern} on {s:?}");
+        }
+    }
 }

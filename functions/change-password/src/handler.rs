@@ -1,6 +1,6 @@
 //! Change Password (DESIGN §3.5): an authenticated member sets a new password.
 //!
-//! Three sequential stages of DynamoDB requests, besides the argon2 work:
+//! Three sequential stages of DynamoDB requests besides the argon2 work, and a fourth to revoke:
 //! 1. the caller's session, from `Authorization: Bearer` (session token or access token) or the
 //!    `__Host-session` cookie (`shared::auth`). No live session → 401 `UNAUTHENTICATED`. A
 //!    cookie-authenticated call must declare `Content-Type: application/json`, which a
@@ -17,11 +17,13 @@
 //! among weak passwords is not locked out of the form. A `currentPassword` that is given is
 //! always verified (one argon2 verification; wrong → 401 `INVALID_CREDENTIALS`, and the attempt
 //! stays counted). Then one argon2id hash of the new password, and
-//! 3. at once: the new hash, stored conditionally on the member still holding the hash that
-//!    was verified (so of two concurrent changes exactly one wins, and the loser gets 409), with
-//!    `revision` and `updatedAt` advanced; and the revocation of every other session of the
-//!    member, concurrently. The calling session stays valid. Refresh tokens live in their
-//!    session's item, so revoking a session ends them too.
+//! 3. the new hash, stored conditionally on the member still holding the hash that was
+//!    verified (so of two concurrent changes exactly one wins, and the loser gets 409), with
+//!    `revision` and `updatedAt` advanced;
+//! 4. only once that write has won, with `revokeOtherSessions`: the revocation of every other
+//!    session of the member, concurrently (a change that lost ends no session). The calling
+//!    session stays valid. Refresh tokens live in their session's item, so revoking a session
+//!    ends them too.
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -151,15 +153,18 @@ pub async fn change_password(
     }
     let new_hash = app.hasher.hash(&change.new_password).await?;
 
-    // Stage 3: store the new hash and revoke the other sessions, at once.
-    let (stored, revoked) = tokio::join!(
-        app.members.change_password_hash(&member, &new_hash, now),
-        app.sessions
-            .revoke_all_but(&sessions, &session.session_id, now),
-    );
-    let revoked = revoked?;
-    match stored? {
+    // Stage 3: store the new hash. Stage 4, only once that write has won: revoke the other
+    // sessions. A change that loses the race (409) must not end sessions on its way out.
+    match app
+        .members
+        .change_password_hash(&member, &new_hash, now)
+        .await?
+    {
         PasswordChange::Changed(_) => {
+            let revoked = app
+                .sessions
+                .revoke_all_but(&sessions, &session.session_id, now)
+                .await?;
             audit(EVENT, "success", Some(member_id), ip);
             tracing::info!(event = "sessions_revoked", member_id, count = revoked);
             Ok(http::json_response(

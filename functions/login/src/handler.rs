@@ -1,80 +1,197 @@
 //! Login V2 (DESIGN §3.1): email + password → a session.
 //!
-//! Two sequential stages of DynamoDB requests. Stage 1 runs at once the conditional counts of
-//! this attempt against the email's and the client IP's counters and the member read; a
-//! locked or throttled attempt stops there, before any argon2 work. Then the CAPTCHA (when the
-//! counters ask for one) and exactly one argon2 verification — against the dummy hash when
-//! there is no member or no password, so the three failures look and cost alike. Stage 2, on a
-//! correct password, stores the session, resets the email counter, refunds the IP's attempt
-//! and, for a hash made under old parameters, stores a new hash.
+//! A CAPTCHA token, when one is given, is checked first: only attempts that solved it may
+//! count toward a lock, so lockout is not a weapon (DESIGN §4, §7.11). Then two sequential
+//! stages of DynamoDB requests. Stage 1 runs at once the member read and the conditional
+//! counts of this attempt: on its subject (the email's counter, or a known device's when the
+//! request carries a valid `__Host-device` cookie for this email), on the email's hourly
+//! ceiling of verifications, and on the client IP. An attempt that solved no CAPTCHA is
+//! counted on its subject through a gate that shuts at `LOGIN_CAPTCHA_AFTER_FAILURES` and
+//! never locks. A refused attempt stops there, before any argon2 work, and gives back what it
+//! counted elsewhere — so a request refused for its IP leaves the email's counter as it was.
+//! Then exactly one argon2 verification — against the dummy hash when there is no member or
+//! no password, so the three failures look and cost alike. Stage 2, on a correct password,
+//! stores the session (trimming the member's oldest beyond `MAX_SESSIONS_PER_MEMBER`), resets
+//! the subject's counter, refunds the IP's attempt and, for a hash made under old parameters,
+//! stores a new hash; the response sets a fresh device cookie.
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use shared::app::App;
 use shared::captcha;
+use shared::config::ConfigError;
 use shared::error::ApiError;
 use shared::http;
-use shared::lockout::{self, Attempt};
+use shared::lockout::{self, Attempt, DEVICE_COOKIE};
 use shared::member::{Member, Status};
 use shared::telemetry::audit;
 
 mod request;
+
+/// Login cannot run without its device-cookie key (DESIGN §4): refused at init.
+pub fn check(app: &App) -> Result<(), ConfigError> {
+    match app.devices {
+        Some(_) => Ok(()),
+        None => Err(ConfigError {
+            var: "DEVICE_COOKIE_KEY_SECRET_ARN",
+            problem: "is required (or DEVICE_COOKIE_KEY, locally): login signs device cookies"
+                .into(),
+        }),
+    }
+}
 
 pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {
     let ip = http::client_ip(&req);
     app.answered("login", login(app, &req, &ip).await, &request_id)
 }
 
+/// One counter this attempt was counted on, to give the attempt back if it is refused later.
+struct Counted<'a> {
+    key: &'a str,
+    attempt: Attempt,
+}
+
+impl Counted<'_> {
+    fn count(&self) -> u32 {
+        match self.attempt {
+            Attempt::Admitted { count, .. } => count,
+            Attempt::Refused { .. } => 0,
+        }
+    }
+}
+
+/// Refunds the admitted ones, concurrently; a refund that fails is logged only (the attempt
+/// is refused either way, and the counter forgets it when its window ends).
+async fn give_back(app: &App, counted: &[&Counted<'_>]) {
+    let refunds = counted.iter().filter_map(|c| match c.attempt {
+        Attempt::Admitted { window_start, .. } => Some(app.counters.refund(c.key, window_start)),
+        Attempt::Refused { .. } => None,
+    });
+    for result in futures::future::join_all(refunds).await {
+        if let Err(e) = result {
+            tracing::warn!(event = "login_refund_failed", error = %e);
+        }
+    }
+}
+
 pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiError> {
     let creds = request::parse(req, app.config.password_max_length)
         .inspect_err(|_| audit("login", "invalid_request", None, ip))?;
     let now = app.clock.now_ms();
-    let email_counter = lockout::email_key("login", creds.email.key());
-    let ip_counter = lockout::ip_key("login", ip);
+    let email_key = creds.email.key();
+    let device = app
+        .devices
+        .as_ref()
+        .and_then(|d| http::cookie(req, DEVICE_COOKIE).and_then(|v| d.check(&v, email_key, now)));
 
-    // Stage 1: count the attempt on both counters and read the member, concurrently.
-    let (by_email, by_ip, member) = tokio::join!(
+    // A CAPTCHA given is checked before anything is counted: a rejected one moves nothing.
+    let solved = match captcha::first_token(&creds.captcha_tokens) {
+        Some(token) if app.captcha.enabled() => {
+            if !app.captcha.verify(token, ip).await? {
+                audit("login", "captcha_rejected", None, ip);
+                return Err(ApiError::invalid_captcha());
+            }
+            true
+        }
+        _ => false,
+    };
+    let lo = &app.config.lockout;
+    let (subject_key, policy) = match &device {
+        Some(d) => (lockout::device_key(&d.id), app.policies.login_device),
+        None => (
+            lockout::email_key("login", email_key),
+            app.policies.login_email,
+        ),
+    };
+    let policy = if app.captcha.enabled() && !solved {
+        if lo.captcha_after_failures == 0 {
+            audit("login", "captcha_required", None, ip);
+            return Err(ApiError::captcha_required());
+        }
+        policy.gate(lo.captcha_after_failures)
+    } else {
+        policy
+    };
+    let ceiling_key = lockout::verifications_key(email_key);
+    let ip_key = lockout::ip_key("login", ip);
+
+    // Stage 1: count the attempt and read the member, concurrently.
+    let (subject, ceiling, by_ip, member) = tokio::join!(
+        app.counters.count(&subject_key, policy, now),
         app.counters
-            .count(&email_counter, app.policies.login_email, now),
-        app.counters.count(&ip_counter, app.policies.login_ip, now),
-        app.members.get(creds.email.key()),
+            .count(&ceiling_key, app.policies.login_verifications, now),
+        app.counters.count(&ip_key, app.policies.login_ip, now),
+        app.members.get(email_key),
     );
-    let (by_email, by_ip, member) = (by_email?, by_ip?, member?);
+    let subject = Counted {
+        key: &subject_key,
+        attempt: subject?,
+    };
+    let ceiling = Counted {
+        key: &ceiling_key,
+        attempt: ceiling?,
+    };
+    let by_ip = by_ip?;
+    let member = member?;
     let member_id = member.as_ref().map(|m| m.member_id.clone());
     let member_id = member_id.as_deref();
-    let (email_count, ip_window) = match (by_email, by_ip) {
-        (Attempt::Refused { retry_after, .. }, _) => {
-            audit("login", "locked", member_id, ip);
-            return Err(ApiError::account_locked(retry_after));
-        }
-        (_, Attempt::Refused { retry_after, .. }) => {
-            audit("login", "throttled", member_id, ip);
-            return Err(ApiError::throttled(retry_after));
-        }
-        (
-            Attempt::Admitted { count, .. },
-            Attempt::Admitted {
-                count: ip_count,
-                window_start,
-            },
-        ) => ((count, ip_count), window_start),
-    };
 
-    let lo = &app.config.lockout;
-    let captcha_needed = app.captcha.enabled()
-        && (email_count.0 > lo.captcha_after_failures
-            || email_count.1 > lo.ip_captcha_after_failures);
-    if captcha_needed {
-        let Some(token) = captcha::first_token(&creds.captcha_tokens) else {
-            audit("login", "captcha_required", member_id, ip);
-            return Err(ApiError::captcha_required());
-        };
-        if !app.captcha.verify(token, ip).await? {
-            audit("login", "captcha_rejected", member_id, ip);
-            return Err(ApiError::invalid_captcha());
+    let refusal = match (subject.attempt, by_ip, ceiling.attempt) {
+        (
+            Attempt::Refused {
+                retry_after,
+                locked: true,
+            },
+            _,
+            _,
+        ) => Some((
+            "locked",
+            ApiError::account_locked(retry_after),
+            vec![&ceiling],
+        )),
+        (_, Attempt::Refused { retry_after, .. }, _) => Some((
+            "throttled",
+            ApiError::throttled(retry_after),
+            vec![&subject, &ceiling],
+        )),
+        (Attempt::Refused { locked: false, .. }, _, _) => Some((
+            "captcha_required",
+            ApiError::captcha_required(),
+            vec![&ceiling],
+        )),
+        (_, _, Attempt::Refused { retry_after, .. }) => Some((
+            "verification_ceiling",
+            ApiError::account_locked(retry_after),
+            vec![&subject],
+        )),
+        (_, Attempt::Admitted { count, .. }, _)
+            if app.captcha.enabled() && !solved && count > lo.ip_captcha_after_failures =>
+        {
+            Some((
+                "captcha_required",
+                ApiError::captcha_required(),
+                vec![&subject, &ceiling],
+            ))
         }
+        _ => None,
+    };
+    if let Some((outcome, error, to_give_back)) = refusal {
+        audit("login", outcome, member_id, ip);
+        give_back(app, &to_give_back).await;
+        return Err(error);
     }
+    let ip_window = match by_ip {
+        Attempt::Admitted { window_start, .. } => window_start,
+        Attempt::Refused { .. } => unreachable!("a refused IP count was answered above"),
+    };
+    tracing::debug!(
+        event = "login_counted",
+        known_device = device.is_some(),
+        captcha_solved = solved,
+        subject_count = subject.count(),
+        verifications = ceiling.count()
+    );
 
     let stored = member.as_ref().and_then(|m| m.password_hash.clone());
     let verified = app.hasher.verify(&creds.password, stored.as_deref()).await;
@@ -91,7 +208,12 @@ pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
         match member.status {
             Status::Active => app
                 .sessions
-                .create(&member, now, app.config.session_ttl_seconds)
+                .create_capped(
+                    &member,
+                    now,
+                    app.config.session_ttl_seconds,
+                    app.config.max_sessions_per_member,
+                )
                 .await
                 .map(Some),
             _ => Ok(None),
@@ -119,8 +241,8 @@ pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
     };
     let (session, reset, refund, rehash) = tokio::join!(
         session,
-        app.counters.reset(&email_counter, now),
-        app.counters.refund(&ip_counter, ip_window),
+        app.counters.reset(&subject_key, now),
+        app.counters.refund(&ip_key, ip_window),
         rehash,
     );
     for side in [reset, refund, rehash] {
@@ -130,7 +252,15 @@ pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
         }
     }
     let session = session?;
-    respond(&member, session, ip, app.config.session_ttl_seconds)
+    let resp = respond(&member, session, ip, app.config.session_ttl_seconds)?;
+    Ok(match (&app.devices, member.status) {
+        (Some(d), Status::Active) => http::with_header(
+            resp,
+            "set-cookie",
+            &d.set_cookie(&d.issue(&member.email_key, now)),
+        ),
+        _ => resp,
+    })
 }
 
 fn respond(

@@ -28,7 +28,7 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use shared::clock::{Clock, Millis, hour_bucket};
 use shared::config::{ConfigError, TableNames};
-use shared::dynamo::RawResponse;
+use shared::dynamo::{RawResponse, RequestLog};
 use shared::error::StoreError;
 use shared::gc::{Key, Kind, Page, Verdict};
 use shared::lockout::{Counters, Cursor};
@@ -105,6 +105,9 @@ pub struct Collector {
     pub counters: Counters,
     pub clock: Clock,
     pub settings: Settings,
+    /// The requests the client records (`with_request_log`); each invocation logs and clears
+    /// it, so a warm container's record never outgrows one run.
+    pub requests: RequestLog,
 }
 
 impl Collector {
@@ -114,15 +117,23 @@ impl Collector {
             counters: Counters::new(client, &tables.counters),
             clock,
             settings,
+            requests: RequestLog::default(),
         }
+    }
+
+    /// The collector with the request log its client records into.
+    pub fn with_request_log(mut self, requests: RequestLog) -> Self {
+        self.requests = requests;
+        self
     }
 
     /// The production wiring: configuration and AWS settings from the environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = shared::config::Config::from_env()?;
         let settings = Settings::from_env()?;
-        let client = shared::dynamo::client_from_env(Default::default()).await;
-        Ok(Self::new(client, &config.tables, Clock::system(), settings))
+        let requests = RequestLog::default();
+        let client = shared::dynamo::client_from_env(requests.clone()).await;
+        Ok(Self::new(client, &config.tables, Clock::system(), settings).with_request_log(requests))
     }
 
     /// One page of `kind`'s collectable keys in `bucket`.
@@ -254,6 +265,13 @@ pub async fn handle(
     );
     let deadline = instant_of(event.context.deadline());
     let outcome = run(c, c.clock.now_ms(), deadline).await;
+    let traffic = c.requests.take();
+    tracing::debug!(
+        event = "dynamodb_traffic",
+        flow = "session-cleanup",
+        dynamodb_requests = traffic.requests,
+        round_trips = traffic.round_trips
+    );
     match outcome.error {
         // Fail the invocation so that errors show on the function's metrics; the counts and
         // the cursor were logged and saved all the same.

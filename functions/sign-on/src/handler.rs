@@ -7,10 +7,16 @@
 //! and DynamoDB returns the member as it is, so there is no read-then-write race and concurrent
 //! sign-ons for a new email create exactly one member. Round trip 2 stores the session — for an
 //! existing member, at the same time as one conditional `UpdateItem` that sets only the given
-//! profile fields and applies only while the member is ACTIVE. If the member turned out BLOCKED
-//! or PENDING between the two (the update's condition fails), the session just stored is
-//! revoked before the refusal. A member BLOCKED or PENDING at round trip 1 is refused with
-//! nothing written.
+//! profile fields and applies only while the member is ACTIVE (or, with nothing to merge, a
+//! consistent read of the member). If the member turned out BLOCKED or PENDING between the two,
+//! the session just stored is revoked before the refusal. A member BLOCKED or PENDING at round
+//! trip 1 is refused with nothing written.
+//!
+//! Pre-account-takeover (DESIGN §3.3): `verifyEmail: true` for a member whose email is not yet
+//! verified means the trusted caller vouches for the mailbox, and whoever registered it before
+//! did not prove it. The merge then also removes the password set before verification, and a
+//! third round trip revokes every other session of the member (refresh tokens live in the
+//! session, so they end too) before the answer.
 //!
 //! The answer carries the session token in the body and sets no cookie: the caller is a server,
 //! which hands the token to its member's client (a `__Host-` cookie set on the server's request
@@ -169,6 +175,8 @@ pub async fn sign_on(app: &App, req: &Request, ip: &str) -> Result<Response<Body
 }
 
 /// Round trip 2 for a member that exists: merge the profile and store the session together.
+/// With nothing to merge, the member is read again beside the session write, so a member
+/// blocked since round trip 1 gets no session either.
 async fn existing(
     app: &App,
     current: Member,
@@ -178,36 +186,84 @@ async fn existing(
 ) -> Result<Response<Body>, ApiError> {
     refuse_unless_active(&current, audit)?;
     let ttl = app.config.session_ttl_seconds;
+    let cap = app.config.max_sessions_per_member;
     let verify_email = input.verify_email && !current.email_verified;
     if input.patch.is_empty() && !verify_email {
-        let session = app.sessions.create(&current, now, ttl).await?;
-        audit.log("success", Some(&current.member_id));
-        return Ok(respond(&current, &session, false));
+        let (session, fresh) = tokio::join!(
+            app.sessions.create_capped(&current, now, ttl, cap),
+            app.members.get(&current.email_key),
+        );
+        let session = session?;
+        match fresh {
+            Ok(Some(m)) if m.member_id == current.member_id && m.status == Status::Active => {
+                audit.log("success", Some(&m.member_id));
+                return Ok(respond(&m, &session, false));
+            }
+            fresh => {
+                revoke_refused(app, &session, now).await;
+                if let Some(m) = fresh?.filter(|m| m.member_id == current.member_id) {
+                    refuse_unless_active(&m, audit)?;
+                }
+                // Deleted (or replaced) since round trip 1: the caller may simply retry.
+                return Err(ApiError::Unavailable);
+            }
+        }
     }
-    let (merged, session) = tokio::join!(
+    let others = async {
+        if verify_email {
+            app.sessions
+                .ids_of_member(&current.member_id)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (merged, session, others) = tokio::join!(
         app.members
             .merge_profile(&current.email_key, &input.patch, verify_email, now),
-        app.sessions.create(&current, now, ttl),
+        app.sessions.create_capped(&current, now, ttl, cap),
+        others,
     );
     if let Ok(Merge::Merged(member)) = &merged {
         let session = session?;
+        if let Some(ids) = others? {
+            // DESIGN §3.3: the unverified registration does not survive the owner's arrival.
+            // Its password is gone (the merge removed it); its sessions end before we answer.
+            let revoked = app
+                .sessions
+                .revoke_all_but(&ids, &session.session.session_id, now)
+                .await?;
+            tracing::warn!(
+                event = "sign_on_unverified_registration_superseded",
+                member_id = %member.member_id,
+                revoked_sessions = revoked,
+                password_removed = current.password_hash.is_some()
+            );
+        }
         audit.log("success", Some(&member.member_id));
         return Ok(respond(member, &session, false));
     }
-    // The member changed under us (blocked, pending, deleted) or the update failed: the session
-    // must not outlive this refusal.
-    if let Ok(s) = &session
-        && let Err(e) = app.sessions.revoke(&s.session.session_id, now).await
-    {
-        tracing::error!(event = "sign_on_session_not_revoked", session_id = %s.session.session_id, error = %e);
+    // The member changed under us (blocked, pending, deleted, verified by another sign-on) or
+    // the update failed: the session must not outlive this refusal.
+    if let Ok(s) = &session {
+        revoke_refused(app, s, now).await;
     }
     match merged? {
         Merge::Refused(Some(now_member)) => {
             refuse_unless_active(&now_member, audit)?;
-            // ACTIVE again by now: the caller may simply retry.
+            // ACTIVE again by now (or just verified by another sign-on): the caller may simply
+            // retry.
             Err(ApiError::Unavailable)
         }
         Merge::Refused(None) | Merge::Merged(_) => Err(ApiError::Unavailable),
+    }
+}
+
+/// Revokes a session stored for a sign-on that is refused after all.
+async fn revoke_refused(app: &App, s: &NewSession, now: Millis) {
+    if let Err(e) = app.sessions.revoke(&s.session.session_id, now).await {
+        tracing::error!(event = "sign_on_session_not_revoked", session_id = %s.session.session_id, error = %e);
     }
 }
 

@@ -20,7 +20,8 @@ use shared::app::App;
 use shared::config::ConfigError;
 use shared::error::{ApiError, StoreError};
 use shared::http;
-use shared::session::{Grant, RefreshToken, Rotation, SessionToken};
+use shared::member::Status;
+use shared::session::{Grant, RefreshToken, Rotation, Session, SessionToken, member_of};
 use shared::telemetry::audit;
 use shared::token::{ACCESS_TOKEN_TYPE, SESSION_TOKEN_TYPE, Tokens};
 
@@ -224,16 +225,19 @@ async fn exchange(
         return Err(refused().into());
     };
     let now = app.clock.now_ms();
-    let grant = app
-        .sessions
-        .start_refresh_family(
+    let (grant, status) = tokio::join!(
+        app.sessions.start_refresh_family(
             &session_token,
             client_id.as_deref(),
             now,
             tokens.config.refresh_ttl_seconds,
-        )
-        .await?
-        .ok_or_else(refused)?;
+        ),
+        status_by_hint(app, session_token.member_hint()),
+    );
+    let grant = grant?.ok_or_else(refused)?;
+    if !member_is_active(app, &grant.session, status?, now, event, ip).await? {
+        return Err(refused().into());
+    }
     audit(event, "success", Some(&grant.session.member_id), ip);
     issue(tokens, grant, now, true)
 }
@@ -255,17 +259,20 @@ async fn refresh(
         return Err(OAuthError::invalid_grant(refused).into());
     };
     let now = app.clock.now_ms();
-    let rotation = app
-        .sessions
-        .rotate_refresh(
+    let (rotation, status) = tokio::join!(
+        app.sessions.rotate_refresh(
             &refresh_token,
             client_id.as_deref(),
             now,
             tokens.config.refresh_ttl_seconds,
-        )
-        .await?;
-    match rotation {
+        ),
+        status_by_hint(app, member_of(refresh_token.session_id())),
+    );
+    match rotation? {
         Rotation::Rotated(grant) => {
+            if !member_is_active(app, &grant.session, status?, now, event, ip).await? {
+                return Err(OAuthError::invalid_grant(refused).into());
+            }
             audit(event, "success", Some(&grant.session.member_id), ip);
             issue(tokens, grant, now, false)
         }
@@ -280,6 +287,46 @@ async fn refresh(
             Err(OAuthError::invalid_grant(refused).into())
         }
     }
+}
+
+/// The status of the member a token's session id names, read beside the session write; `None`
+/// when the id names no member (a session minted before ids carried one).
+async fn status_by_hint(
+    app: &App,
+    member_id: Option<&str>,
+) -> Result<Option<(String, Option<Status>)>, StoreError> {
+    match member_id {
+        Some(id) => Ok(Some((id.to_owned(), app.members.status_by_id(id).await?))),
+        None => Ok(None),
+    }
+}
+
+/// DESIGN §3.12: only an ACTIVE member gets tokens. The status read beside the session write
+/// decides when it is of the session's own member; otherwise (an old session id) the member is
+/// read now. A member who is not ACTIVE, or is gone, also loses the session.
+async fn member_is_active(
+    app: &App,
+    session: &Session,
+    by_hint: Option<(String, Option<Status>)>,
+    now: shared::clock::Millis,
+    event: &str,
+    ip: &str,
+) -> Result<bool, ApiError> {
+    let status = match by_hint {
+        Some((id, status)) if id == session.member_id => status,
+        _ => app
+            .members
+            .get(&session.email_key)
+            .await?
+            .filter(|m| m.member_id == session.member_id)
+            .map(|m| m.status),
+    };
+    if status == Some(Status::Active) {
+        return Ok(true);
+    }
+    audit(event, "member_not_active", Some(&session.member_id), ip);
+    app.sessions.revoke(&session.session_id, now).await?;
+    Ok(false)
 }
 
 /// The token response for a live session with a new refresh token.

@@ -1,18 +1,23 @@
 //! The sign-on names of DESIGN §3.3: who may call `POST /v2/sign-on`, and which members it may
 //! create. Only hashes of API keys are ever configured; an entry that is not a SHA-256 hex
-//! digest is refused without echoing it, since it may be a key pasted by mistake.
+//! digest is refused without echoing it, since it may be a key pasted by mistake. Behind the IAM
+//! authorizer (`SIGN_ON_IAM_AUTHORIZER`, set by template.yaml) the allowed-principals list is
+//! required: empty, it would admit every principal of the account that may invoke the API.
 
-use super::{ConfigError, Source, list};
+use super::{ConfigError, Source, boolean, list};
 use crate::member::PROFILE_FIELDS;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SignOnConfig {
-    /// `SIGN_ON_ALLOWED_PRINCIPALS`: IAM principal ARNs; empty = any caller the route's IAM
-    /// authorizer let through.
+    /// `SIGN_ON_IAM_AUTHORIZER`: the route is behind the HTTP API's IAM authorizer.
+    pub iam_authorizer: bool,
+    /// `SIGN_ON_ALLOWED_PRINCIPALS`: IAM principal ARNs; never empty behind the IAM authorizer.
+    /// Empty (API keys only) = any IAM principal a request carries (`auth::trusted`).
     pub allowed_principals: Vec<String>,
     /// `SIGN_ON_API_KEY_HASHES`: lower-case SHA-256 hex of each accepted API key.
     pub api_key_hashes: Vec<String>,
-    /// `SIGN_ON_ALLOWED_EMAIL_DOMAINS`: lower-case domains; empty = any domain.
+    /// `SIGN_ON_ALLOWED_EMAIL_DOMAINS`: domains in their ASCII (IDNA) form, as member email
+    /// keys hold them; empty = any domain.
     pub allowed_email_domains: Vec<String>,
     /// `SIGN_ON_REQUIRED_PROFILE_FIELDS`: IdentityProfile field names every sign-on must give.
     pub required_profile_fields: Vec<&'static str>,
@@ -33,6 +38,18 @@ impl SignOnConfig {
                 });
             }
         }
+        // The template sets this beside the route's IAM authorizer.
+        const IAM: &str = "SIGN_ON_IAM_AUTHORIZER";
+        let iam_authorizer = boolean(src, IAM, false)?;
+        if iam_authorizer && allowed_principals.is_empty() {
+            return Err(ConfigError {
+                var: PRINCIPALS,
+                problem: format!(
+                    "is required when {IAM} is true: an empty list would admit every principal \
+                     of the account that may invoke the API"
+                ),
+            });
+        }
 
         const HASHES: &str = "SIGN_ON_API_KEY_HASHES";
         let mut api_key_hashes = vec![];
@@ -52,14 +69,15 @@ impl SignOnConfig {
 
         const DOMAINS: &str = "SIGN_ON_ALLOWED_EMAIL_DOMAINS";
         let mut allowed_email_domains = vec![];
-        for d in list(src, DOMAINS) {
-            let d = d.trim_start_matches('@').to_ascii_lowercase();
-            if !is_domain(&d) {
+        for entry in list(src, DOMAINS) {
+            let entry = entry.trim_start_matches('@');
+            // Compared with the domain of a member's email key, which is in ASCII form.
+            let Some(d) = idna::domain_to_ascii(entry).ok().filter(|d| is_domain(d)) else {
                 return Err(ConfigError {
                     var: DOMAINS,
-                    problem: format!("{d:?} is not a domain name (e.g. example.com)"),
+                    problem: format!("{entry:?} is not a domain name (e.g. example.com)"),
                 });
-            }
+            };
             allowed_email_domains.push(d);
         }
 
@@ -81,6 +99,7 @@ impl SignOnConfig {
         }
 
         Ok(Self {
+            iam_authorizer,
             allowed_principals,
             api_key_hashes,
             allowed_email_domains,
@@ -158,6 +177,7 @@ mod tests {
         assert_eq!(c.allowed_principals.len(), 2);
         assert_eq!(c.api_key_hashes, ["ab".repeat(32), "0".repeat(64)]);
         assert_eq!(c.allowed_email_domains, ["example.com", "corp.example.org"]);
+        assert!(!c.iam_authorizer);
         assert_eq!(c.required_profile_fields, ["firstName", "lastName"]);
     }
 
@@ -171,10 +191,55 @@ mod tests {
             ("SIGN_ON_API_KEY_HASHES", &"g".repeat(64)),
             ("SIGN_ON_ALLOWED_EMAIL_DOMAINS", "localhost"),
             ("SIGN_ON_ALLOWED_EMAIL_DOMAINS", "a b.com"),
+            ("SIGN_ON_ALLOWED_EMAIL_DOMAINS", "xn--zz.example"),
             ("SIGN_ON_REQUIRED_PROFILE_FIELDS", "first_name"),
         ] {
             let e = parse(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{value}: {e}");
+        }
+    }
+
+    #[test]
+    fn email_domains_are_kept_in_the_ascii_form_of_member_email_keys() {
+        for (configured, kept) in [
+            ("bücher.de", "xn--bcher-kva.de"),
+            ("BÜCHER.de", "xn--bcher-kva.de"),
+            ("@bücher.de", "xn--bcher-kva.de"),
+            ("xn--bcher-kva.de", "xn--bcher-kva.de"),
+            ("Xn--Bcher-Kva.DE", "xn--bcher-kva.de"),
+            ("例え.テスト", "xn--r8jz45g.xn--zckzah"),
+            ("corp.example", "corp.example"),
+        ] {
+            let c = parse(&[("SIGN_ON_ALLOWED_EMAIL_DOMAINS", configured)]).unwrap();
+            assert_eq!(c.allowed_email_domains, [kept], "{configured}");
+        }
+    }
+
+    #[test]
+    fn behind_the_iam_authorizer_an_allowed_principals_list_is_required() {
+        let role = "arn:aws:iam::123456789012:role/idp-bridge";
+        for (iam, principals, outcome) in [
+            ("true", "", Err("SIGN_ON_ALLOWED_PRINCIPALS")),
+            ("true", " , ", Err("SIGN_ON_ALLOWED_PRINCIPALS")),
+            ("true", role, Ok(true)),
+            ("false", "", Ok(false)),
+            ("", "", Ok(false)),
+            ("sometimes", role, Err("SIGN_ON_IAM_AUTHORIZER")),
+        ] {
+            let got = parse(&[
+                ("SIGN_ON_IAM_AUTHORIZER", iam),
+                ("SIGN_ON_ALLOWED_PRINCIPALS", principals),
+            ]);
+            match (got, outcome) {
+                (Ok(c), Ok(iam_on)) => assert_eq!(c.iam_authorizer, iam_on, "{iam} {principals:?}"),
+                (Err(e), Err(var)) => {
+                    assert_eq!(e.var, var, "{iam} {principals:?}: {e}");
+                    if iam == "true" {
+                        assert!(e.to_string().contains("SIGN_ON_IAM_AUTHORIZER"), "{e}");
+                    }
+                }
+                (got, outcome) => panic!("{iam} {principals:?}: {got:?}, expected {outcome:?}"),
+            }
         }
     }
 

@@ -130,11 +130,13 @@ impl Counters {
                 Conditional::Refused(old) => seen = old.as_ref().map(CounterState::from_item),
             }
         }
-        // Contention this heavy is an attack in progress: refuse rather than loop.
-        Ok(Attempt::Refused {
-            retry_after: 1,
-            locked: false,
-        })
+        // Contention this heavy is an attack in progress: give up rather than loop. Nothing is
+        // locked, so the caller answers 503 with Retry-After, not a lock or a throttle.
+        tracing::warn!(event = "counter_contended", counter = %redact(key));
+        Err(StoreError::new(
+            "UpdateItem count attempt",
+            "the counter changed under six attempts in a row",
+        ))
     }
 
     /// The common case, one request: count the attempt if under the limit, unlocked and in a

@@ -25,9 +25,11 @@ use crate::dynamo::{Item, get_n};
 
 mod counters;
 mod cursor;
+mod device;
 mod garbage;
 pub use counters::Counters;
 pub use cursor::{CURSOR_KEY, Cursor};
+pub use device::{DEVICE_COOKIE, DeviceCookies, KnownDevice};
 
 /// How long the doubling of locks is remembered after the last lock ends.
 const LOCK_MEMORY_MS: i64 = 86_400_000;
@@ -46,9 +48,23 @@ pub struct Policy {
     pub limit: u32,
     /// `Some`: reaching the limit locks, with doubling; `None`: it throttles until the window ends.
     pub lock: Option<LockPolicy>,
+    /// A gate: at the limit an attempt is refused (unlocked) and nothing is written — neither
+    /// a count nor a lock. Login counts attempts that solved no CAPTCHA through the gate of
+    /// `LOGIN_CAPTCHA_AFTER_FAILURES`, so they can never lock (DESIGN §4).
+    pub gated: bool,
 }
 
 impl Policy {
+    /// This policy as a gate at `limit` (see `gated`); retention and locks already placed
+    /// stay as the policy says.
+    pub fn gate(self, limit: u32) -> Self {
+        Self {
+            limit,
+            gated: true,
+            ..self
+        }
+    }
+
     /// How long after its last write a counter still matters.
     pub(crate) fn retention_ms(&self) -> i64 {
         match self.lock {
@@ -130,6 +146,12 @@ pub fn decide(st: &CounterState, policy: &Policy, now: Millis) -> Next {
     if st.fails < policy.limit {
         return Next::Retry;
     }
+    if policy.gated {
+        return Next::Refuse {
+            retry_after: ceil_secs(st.window_start + policy.window_ms - now),
+            locked: false,
+        };
+    }
     match policy.lock {
         // A lock placed in this window has ended: a fresh window begins.
         Some(_) if st.lock_until >= st.window_start => restart,
@@ -155,6 +177,12 @@ pub struct Policies {
     /// Login failures per normalized email: `LOGIN_LOCK_AFTER_FAILURES` per window, then a
     /// lock of `LOGIN_LOCK_SECONDS` doubling up to `LOGIN_LOCK_MAX_SECONDS`.
     pub login_email: Policy,
+    /// Login failures on a known device (a valid device cookie for the email):
+    /// `LOGIN_DEVICE_LOCK_AFTER_FAILURES` per window, then locked like the email.
+    pub login_device: Policy,
+    /// Password verifications per email per hour, known device or not:
+    /// `LOGIN_MAX_VERIFICATIONS_PER_HOUR`, the hard ceiling no other setting lifts.
+    pub login_verifications: Policy,
     /// Login failures per client IP: `IP_MAX_FAILURES` per window, then throttled.
     pub login_ip: Policy,
     /// Registrations per client IP: `REGISTER_IP_MAX_PER_HOUR`, then throttled.
@@ -163,8 +191,11 @@ pub struct Policies {
     pub change_password: Policy,
 }
 
+/// The window of the per-hour counters: `REGISTER_IP_MAX_PER_HOUR`,
+/// `LOGIN_MAX_VERIFICATIONS_PER_HOUR`.
+pub const HOUR_MS: i64 = 3_600_000;
 /// The registration counter's window: `REGISTER_IP_MAX_PER_HOUR` is per hour.
-pub const REGISTER_WINDOW_MS: i64 = 3_600_000;
+pub const REGISTER_WINDOW_MS: i64 = HOUR_MS;
 
 impl Policies {
     pub fn from_config(l: &LockoutConfig) -> Self {
@@ -173,15 +204,21 @@ impl Policies {
             window_ms,
             limit,
             lock: None,
+            gated: false,
+        };
+        let locking = |limit| Policy {
+            lock: Some(LockPolicy {
+                base_ms: l.lock_seconds * 1000,
+                max_ms: l.lock_max_seconds * 1000,
+            }),
+            ..throttle(limit)
         };
         Self {
-            login_email: Policy {
-                window_ms,
-                limit: l.lock_after_failures,
-                lock: Some(LockPolicy {
-                    base_ms: l.lock_seconds * 1000,
-                    max_ms: l.lock_max_seconds * 1000,
-                }),
+            login_email: locking(l.lock_after_failures),
+            login_device: locking(l.device_lock_after_failures),
+            login_verifications: Policy {
+                window_ms: HOUR_MS,
+                ..throttle(l.max_verifications_per_hour)
             },
             login_ip: throttle(l.ip_max_failures),
             register_ip: Policy {
@@ -193,11 +230,26 @@ impl Policies {
     }
 }
 
+fn sha256_hex(s: &str) -> String {
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The key of a per-email counter: the email's hash, so the table holds no address.
 pub fn email_key(kind: &str, email_key: &str) -> String {
-    let digest = Sha256::digest(email_key.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{kind}#email#{hex}")
+    format!("{kind}#email#{}", sha256_hex(email_key))
+}
+
+/// The key of the per-email ceiling of password verifications (`login#verify#<sha256>`).
+pub fn verifications_key(email_key: &str) -> String {
+    format!("login#verify#{}", sha256_hex(email_key))
+}
+
+/// The key of a known device's login counter (`login#device#<device id>`).
+pub fn device_key(device_id: &str) -> String {
+    format!("login#device#{device_id}")
 }
 
 /// The key of a per-IP counter.

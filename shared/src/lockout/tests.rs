@@ -9,11 +9,13 @@ const EMAIL: Policy = Policy {
         base_ms: 60_000,
         max_ms: 900_000,
     }),
+    gated: false,
 };
 const IP: Policy = Policy {
     window_ms: 900_000,
     limit: 100,
     lock: None,
+    gated: false,
 };
 const NOW: Millis = 1_000_000_000;
 
@@ -124,4 +126,50 @@ fn keys_never_hold_an_email_in_clear() {
     let k = email_key("login", "ann@example.com");
     assert!(k.starts_with("login#email#") && !k.contains("ann"));
     assert_eq!(k.len(), "login#email#".len() + 64);
+}
+
+#[test]
+fn a_gate_at_its_limit_refuses_unlocked_and_never_places_a_lock() {
+    let gate = EMAIL.gate(3);
+    // Under the gate's limit: count as usual.
+    assert_eq!(decide(&st(2, NOW - 10_000, 0, 0), &gate, NOW), Next::Retry);
+    // At it, and even at the locking policy's own limit: refused until the window ends, no lock.
+    for fails in [3, 9, 10, 11] {
+        assert_eq!(
+            decide(&st(fails, NOW - 10_000, 0, 0), &gate, NOW),
+            Next::Refuse {
+                retry_after: 890,
+                locked: false
+            },
+            "fails = {fails}"
+        );
+    }
+    // A lock placed by attempts that passed the CAPTCHA still refuses as a lock.
+    assert_eq!(
+        decide(&st(10, NOW - 10_000, NOW + 5_000, 1), &gate, NOW),
+        Next::Refuse {
+            retry_after: 5,
+            locked: true
+        }
+    );
+    // After that lock, the gate stays shut until the window ends (no free attempts).
+    assert!(matches!(
+        decide(&st(10, NOW - 10_000, NOW - 1_000, 1), &gate, NOW),
+        Next::Refuse { locked: false, .. }
+    ));
+    // A window that is over starts afresh.
+    assert!(matches!(
+        decide(&st(3, NOW - 900_000, 0, 0), &gate, NOW),
+        Next::Restart { .. }
+    ));
+    assert_eq!(gate.retention_ms(), EMAIL.retention_ms());
+}
+
+#[test]
+fn device_and_ceiling_keys_name_their_kind_and_hide_the_address() {
+    let v = verifications_key("ann@example.com");
+    assert!(v.starts_with("login#verify#") && !v.contains("ann"), "{v}");
+    assert_eq!(v.len(), "login#verify#".len() + 64);
+    assert_ne!(v, verifications_key("bob@example.com"));
+    assert_eq!(device_key("d1"), "login#device#d1");
 }

@@ -156,6 +156,31 @@ impl Members {
         .transpose()
     }
 
+    /// The status of the member with this id, from the `byMemberId` index (which projects it),
+    /// or `None` when there is no such member. One query, so it can run beside another
+    /// request; like every GSI read it may lag a write by a moment.
+    pub async fn status_by_id(&self, member_id: &str) -> Result<Option<Status>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(crate::tables::MEMBER_ID_INDEX)
+            .key_condition_expression("memberId = :m")
+            .expression_attribute_values(":m", s(member_id))
+            .send()
+            .await
+            .map_err(|e| StoreError::new("Query member by id", e))?;
+        let item = out.items.unwrap_or_default().into_iter().next();
+        Ok(
+            item.and_then(|i| match i.get("status")?.as_s().ok()?.as_str() {
+                "ACTIVE" => Some(Status::Active),
+                "PENDING" => Some(Status::Pending),
+                // Anything else is not a status that may mint tokens.
+                _ => Some(Status::Blocked),
+            }),
+        )
+    }
+
     /// Stores a new member unless the email is taken; a taken email returns the member
     /// that holds it (read from the failed condition, no second request).
     pub async fn create(&self, member: &Member) -> Result<(), CreateError> {

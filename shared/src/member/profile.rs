@@ -618,10 +618,11 @@ pub enum Merge {
 }
 
 impl Members {
-    /// Sets the given profile fields (and, with `verify_email`, marks the email verified) in one
-    /// conditional `UpdateItem`, advancing `revision` and `updatedAt`. Applies only while the
-    /// member exists and is ACTIVE; never touches the password hash or the status. No read
-    /// first, so concurrent merges never lose each other's fields.
+    /// Sets the given profile fields in one conditional `UpdateItem`, advancing `revision` and
+    /// `updatedAt`. Applies only while the member exists and is ACTIVE; never touches the
+    /// status. With `verify_email` it also marks the email verified and removes the password
+    /// set before — only while the email is still unverified. No read first, so concurrent
+    /// merges never lose each other's fields.
     pub async fn merge_profile(
         &self,
         email_key: &str,
@@ -657,11 +658,19 @@ impl Members {
                 None => remove.push(format!("#profile.#f{i}")),
             }
         }
+        let mut condition = "attribute_exists(#emailKey) AND #status = :active".to_owned();
         if verify_email {
+            // The trusted caller proves the mailbox: a password set before that proof is not
+            // the owner's to keep (DESIGN §3.3, pre-account-takeover). Only while still
+            // unverified, so a password the owner set after verifying is never removed.
             set.push("#emailVerified = :verified".to_owned());
+            remove.push("#passwordHash".to_owned());
+            condition.push_str(" AND #emailVerified = :unverified");
             request = request
                 .expression_attribute_names("#emailVerified", "emailVerified")
-                .expression_attribute_values(":verified", AttributeValue::Bool(true));
+                .expression_attribute_names("#passwordHash", "passwordHash")
+                .expression_attribute_values(":verified", AttributeValue::Bool(true))
+                .expression_attribute_values(":unverified", AttributeValue::Bool(false));
         }
         let mut update = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
@@ -669,7 +678,7 @@ impl Members {
         }
         let result = request
             .update_expression(update)
-            .condition_expression("attribute_exists(#emailKey) AND #status = :active")
+            .condition_expression(condition)
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

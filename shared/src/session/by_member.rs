@@ -3,13 +3,20 @@
 //! every GSI, eventually consistent: a session created in the last moment may not be listed
 //! yet. Revocation itself is `Sessions::revoke`, one conditional write per session.
 
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use futures::StreamExt;
 
-use super::Sessions;
+use super::{NewSession, Session, Sessions};
 use crate::clock::Millis;
 use crate::dynamo::s;
 use crate::error::StoreError;
+use crate::member::Member;
 use crate::tables::MEMBER_SESSIONS_INDEX;
+
+/// Items one `BatchGetItem` may name.
+const BATCH_GET_MAX: usize = 100;
 
 /// How many revocations run at once: enough to finish a normal member's sessions in one
 /// round trip, few enough that a member with thousands of sessions cannot flood the client.
@@ -43,6 +50,103 @@ impl Sessions {
                 _ => return Ok(ids),
             }
         }
+    }
+
+    /// `create`, within `MAX_SESSIONS_PER_MEMBER`: the member's sessions are listed beside the
+    /// write (no round trip added); only when they reach `cap` are the items read and the
+    /// oldest live ones revoked, so the new session makes at most `cap`. The index lags a
+    /// moment, so logins racing each other may briefly hold a few more; the next one trims.
+    pub async fn create_capped(
+        &self,
+        member: &Member,
+        now: Millis,
+        ttl_seconds: i64,
+        cap: u32,
+    ) -> Result<NewSession, StoreError> {
+        let (created, listed) = tokio::join!(
+            self.create(member, now, ttl_seconds),
+            self.ids_of_member(&member.member_id)
+        );
+        let created = created?;
+        let cap = cap as usize;
+        let others: Vec<String> = match listed {
+            Ok(ids) => ids
+                .into_iter()
+                .filter(|id| *id != created.session.session_id)
+                .collect(),
+            Err(e) => {
+                // The session stands; the cap is enforced by the member's next sign-in.
+                tracing::warn!(event = "session_cap_unchecked", error = %e);
+                return Ok(created);
+            }
+        };
+        if others.len() < cap {
+            return Ok(created);
+        }
+        let mut live: Vec<Session> = self
+            .get_many(&others)
+            .await?
+            .into_iter()
+            .filter(|s| s.is_live(now))
+            .collect();
+        if live.len() < cap {
+            return Ok(created);
+        }
+        live.sort_by_key(|s| (s.created_at, s.session_id.clone()));
+        let excess: Vec<String> = live[..=live.len() - cap]
+            .iter()
+            .map(|s| s.session_id.clone())
+            .collect();
+        let revoked = self
+            .revoke_all_but(&excess, &created.session.session_id, now)
+            .await?;
+        tracing::info!(event = "session_cap_reached", member_id = %member.member_id, revoked);
+        Ok(created)
+    }
+
+    /// The session items of `ids`, strongly consistent, in batches.
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Session>, StoreError> {
+        let mut sessions = vec![];
+        for chunk in ids.chunks(BATCH_GET_MAX) {
+            let mut keys: Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> = chunk
+                .iter()
+                .map(|id| HashMap::from([("sessionId".to_owned(), s(id))]))
+                .collect();
+            // Unprocessed keys (throttling) are asked for again, a bounded number of times.
+            for _ in 0..5 {
+                if keys.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut keys)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::new("BatchGetItem sessions", e))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::new("BatchGetItem sessions", e))?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    sessions.push(
+                        serde_dynamo::from_item(item)
+                            .map_err(|e| StoreError::new("decode session", e))?,
+                    );
+                }
+                keys = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+        }
+        Ok(sessions)
     }
 
     /// Revokes each of `session_ids` but `keep`, concurrently; returns how many live sessions

@@ -95,6 +95,9 @@ pub async fn app() -> TestApp {
 }
 
 /// A fresh app on fresh tables, with some configuration overridden.
+/// The device-cookie key of every test app (a test value, never used anywhere else).
+pub const TEST_DEVICE_COOKIE_KEY: &str = "test-device-cookie-key-0123456789abcdef";
+
 pub async fn app_with(vars: &[(&str, &str)]) -> TestApp {
     app_at(&endpoint(), vars).await
 }
@@ -108,6 +111,7 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> TestApp {
     env.insert("COUNTERS_TABLE".into(), format!("{prefix}-counters"));
     env.insert("ISSUER".into(), TEST_ISSUER.into());
     env.insert("AUDIENCE".into(), TEST_AUDIENCE.into());
+    env.insert("DEVICE_COOKIE_KEY".into(), TEST_DEVICE_COOKIE_KEY.into());
     for (k, v) in vars {
         env.insert(k.to_string(), v.to_string());
     }
@@ -243,6 +247,20 @@ impl TestApp {
 
     /// Writes `member` as it is over the stored one (tests only: an unconditional PutItem, as
     /// if another writer got there first).
+    /// Erases the member item, as an operator (or a GDPR erasure) would.
+    pub async fn delete_member(&self, email_key: &str) {
+        self.client
+            .delete_item()
+            .table_name(&self.tables.members)
+            .key(
+                "emailKey",
+                aws_sdk_dynamodb::types::AttributeValue::S(email_key.to_owned()),
+            )
+            .send()
+            .await
+            .expect("DynamoDB Local deletes the member");
+    }
+
     pub async fn put_member(&self, member: &Member) {
         self.put(&self.tables.members, member).await;
     }
@@ -294,13 +312,35 @@ impl TestApp {
 }
 
 /// A local stand-in for a CAPTCHA provider's siteverify endpoint. It accepts exactly the
-/// token `ACCEPTED` and counts the calls it gets.
+/// token `ACCEPTED` (solved on `FAKE_CAPTCHA_HOSTNAME`, score 0.9) and its variants
+/// `ACCEPTED@<hostname>` and `ACCEPTED~<score>`, and counts the calls it gets.
 pub struct FakeSiteverify {
     pub url: String,
     calls: Arc<AtomicUsize>,
 }
 
 pub const ACCEPTED: &str = "accepted-captcha-token";
+/// The site the fake says an `ACCEPTED` token was solved on.
+pub const FAKE_CAPTCHA_HOSTNAME: &str = "app.example.com";
+
+/// The fake's siteverify JSON for a token.
+fn siteverify_answer(token: &str) -> String {
+    let Some(rest) = token.strip_prefix(ACCEPTED) else {
+        return r#"{"success": false, "error-codes": ["invalid-input-response"]}"#.into();
+    };
+    let (hostname, score) = match rest.chars().next() {
+        None => (FAKE_CAPTCHA_HOSTNAME, "0.9"),
+        Some('@') => (&rest[1..], "0.9"),
+        Some('~') => (FAKE_CAPTCHA_HOSTNAME, &rest[1..]),
+        Some(_) => return r#"{"success": false}"#.into(),
+    };
+    serde_json::json!({
+        "success": true,
+        "hostname": hostname,
+        "score": score.parse::<f64>().unwrap_or(0.0),
+    })
+    .to_string()
+}
 
 impl FakeSiteverify {
     pub async fn start() -> Self {
@@ -336,9 +376,11 @@ impl FakeSiteverify {
                                 .unwrap_or(0);
                             if body.len() >= len {
                                 counter.fetch_add(1, Ordering::SeqCst);
-                                let ok = url::form_urlencoded::parse(body.as_bytes())
-                                    .any(|(k, v)| k == "response" && v == ACCEPTED);
-                                let reply = format!("{{\"success\": {ok}}}");
+                                let response = url::form_urlencoded::parse(body.as_bytes())
+                                    .find(|(k, _)| k == "response")
+                                    .map(|(_, v)| v.into_owned())
+                                    .unwrap_or_default();
+                                let reply = siteverify_answer(&response);
                                 let resp = format!(
                                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
                                     reply.len()

@@ -73,7 +73,7 @@ async fn revoke_other_sessions_ends_every_other_session_and_its_refresh_tokens()
 }
 
 #[tokio::test]
-async fn a_change_takes_three_round_trips_besides_argon2() {
+async fn a_change_takes_three_round_trips_besides_argon2_and_a_fourth_to_revoke() {
     let t = testing::app().await;
     let (m, mine) = t.signed_in("ann@example.com", PASSWORD).await;
     for _ in 0..3 {
@@ -84,8 +84,8 @@ async fn a_change_takes_three_round_trips_besides_argon2() {
         &json!({"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD, "revokeOtherSessions": true}),
     );
     assert!(change_password(&t.app, &req, IP).await.is_ok());
-    // Session read; count + member read + sessions query; hash write + 3 revocations.
-    t.assert_traffic(8, 3, "revoking three other sessions");
+    // Session read; count + member read + sessions query; hash write; then 3 revocations.
+    t.assert_traffic(8, 4, "revoking three other sessions");
 
     let req = request(
         Auth::Bearer(&mine),
@@ -93,4 +93,35 @@ async fn a_change_takes_three_round_trips_besides_argon2() {
     );
     assert!(change_password(&t.app, &req, IP).await.is_ok());
     t.assert_traffic(4, 3, "keeping the other sessions");
+}
+
+#[tokio::test]
+async fn a_change_that_loses_the_race_revokes_no_session() {
+    // Two changes at once: one that revokes (and verifies the current password first, so it
+    // is the slower and usually loses) and one that keeps the other sessions. Whenever the one
+    // that revokes gets 409, the other sessions must all still be live.
+    for _ in 0..10 {
+        let t = testing::app().await;
+        let (m, mine) = t.signed_in("ann@example.com", PASSWORD).await;
+        let others = [t.session_token(&m).await, t.session_token(&m).await];
+        let revoking = json!({"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD, "revokeOtherSessions": true});
+        let keeping = json!({"newPassword": NEW_PASSWORD});
+        let (r, k) = tokio::join!(
+            change(&t, Auth::Bearer(&mine), &revoking),
+            change(&t, Auth::Bearer(&mine), &keeping),
+        );
+        if r.status != 409 {
+            assert_eq!((r.status, k.status), (200, 409), "{} / {}", r.text, k.text);
+            continue;
+        }
+        assert_eq!((r.code(), k.status), ("CONCURRENT_MODIFICATION", 200));
+        for s in &others {
+            assert!(
+                t.authenticates(s).await.is_some(),
+                "the losing change revoked a session"
+            );
+        }
+        return;
+    }
+    panic!("the revoking change never lost the race in ten tries");
 }

@@ -54,3 +54,40 @@ async fn an_unreachable_captcha_verifier_fails_closed_with_503() {
     testing::assert_unavailable(&a);
     assert!(a.json.get("sessionToken").is_none());
 }
+
+#[tokio::test]
+async fn a_captcha_solved_on_another_site_or_with_a_low_score_is_rejected() {
+    let fake = FakeSiteverify::start().await;
+    let t = testing::captcha_app(
+        "recaptcha",
+        &fake.url,
+        &[
+            (
+                "CAPTCHA_EXPECTED_HOSTNAMES",
+                "app.example.com,www.example.com",
+            ),
+            ("CAPTCHA_MIN_SCORE", "0.5"),
+        ],
+    )
+    .await;
+    t.active_member("ann@example.com", PASSWORD).await;
+    let with = |token: String| {
+        let mut b = body("ann@example.com", PASSWORD);
+        b["captchaTokens"] = json!([{ "Recaptcha": token }]);
+        b
+    };
+    for (token, code) in [
+        (format!("{ACCEPTED}@evil.example"), "INVALID_CAPTCHA_TOKEN"),
+        (format!("{ACCEPTED}~0.1"), "INVALID_CAPTCHA_TOKEN"),
+        (format!("{ACCEPTED}@www.example.com"), ""),
+        (format!("{ACCEPTED}~0.7"), ""),
+        (ACCEPTED.to_owned(), ""),
+    ] {
+        let a = login(&t, &with(token.clone())).await;
+        if code.is_empty() {
+            assert_eq!(a.status, 200, "{token}: {}", a.text);
+        } else {
+            assert_eq!((a.status, a.code()), (401, code), "{token}");
+        }
+    }
+}

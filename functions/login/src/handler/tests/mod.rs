@@ -10,6 +10,7 @@ mod captcha;
 mod credentials;
 mod input;
 mod lockout;
+mod not_a_weapon;
 mod operations;
 mod session;
 

@@ -60,3 +60,11 @@ async fn the_event_fixtures_do_what_their_names_say() {
     );
     assert_eq!(fake.calls(), 1);
 }
+
+#[tokio::test]
+async fn login_refuses_to_start_without_its_device_cookie_key() {
+    let t = testing::app_with(&[("DEVICE_COOKIE_KEY", "")]).await;
+    let e = crate::handler::check(&t.app).unwrap_err();
+    assert!(e.to_string().contains("DEVICE_COOKIE_KEY"), "{e}");
+    assert!(crate::handler::check(&testing::app().await.app).is_ok());
+}

@@ -59,10 +59,13 @@ async fn a_login_takes_two_round_trips_on_success_and_one_on_failure() {
         IP,
     );
     assert!(crate::handler::login(&t.app, &req, IP).await.is_err());
-    t.assert_traffic(3, 1, "failure");
+    // Stage 1: the email's counter, its verification ceiling, the IP's counter, the member.
+    t.assert_traffic(4, 1, "failure");
     let req = post_json("/v2/login", &body("ann@example.com", PASSWORD), IP);
     assert!(crate::handler::login(&t.app, &req, IP).await.is_ok());
-    t.assert_traffic(6, 2, "success");
+    // Stage 2 beside it: the session, the member's session list (the cap), the counter reset
+    // and the IP refund.
+    t.assert_traffic(8, 2, "success");
 }
 
 #[tokio::test]
@@ -96,4 +99,22 @@ async fn a_blocked_member_is_refused_only_once_the_password_is_right() {
     let a = login(&t, &body("bad@example.com", PASSWORD)).await;
     assert_eq!((a.status, a.code()), (403, "MEMBER_BLOCKED"));
     assert!(t.items(&t.tables.sessions).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_member_holds_at_most_max_sessions_per_member_and_the_oldest_go_first() {
+    let t = testing::app_with(&[("MAX_SESSIONS_PER_MEMBER", "3")]).await;
+    t.active_member("ann@example.com", PASSWORD).await;
+    let mut tokens = vec![];
+    for _ in 0..5 {
+        let a = login(&t, &body("ann@example.com", PASSWORD)).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        tokens.push(a.json["sessionToken"].as_str().unwrap().to_owned());
+        t.app.clock.advance_secs(1);
+    }
+    let mut live = vec![];
+    for token in &tokens {
+        live.push(t.authenticates(token).await.is_some());
+    }
+    assert_eq!(live, [false, false, true, true, true]);
 }

@@ -26,6 +26,30 @@ async fn the_scheduled_event_fixture_runs_a_cleanup_that_answers_the_report() {
 }
 
 #[tokio::test]
+async fn a_warm_container_keeps_no_record_of_past_runs_requests() {
+    let f = Fixture::new().await;
+    f.live_and_expired(5, 5, 2).await;
+    f.t.app.requests.take();
+    // The collector's client records every request it makes …
+    run(&f.c, f.t.app.clock.now_ms(), ample()).await;
+    assert!(f.c.requests.take().requests > 0);
+    // … and an invocation logs and forgets them.
+    for _ in 0..3 {
+        handle(
+            &f.c,
+            LambdaEvent::new(scheduled_event(), context(Duration::from_secs(30))),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            f.c.requests.take().requests,
+            0,
+            "each invocation clears the record of its requests"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_forged_event_cannot_make_live_sessions_collectable() {
     let f = Fixture::new().await;
     let live = f.live(30).await;

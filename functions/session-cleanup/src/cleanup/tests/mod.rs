@@ -37,6 +37,7 @@ const IP: Policy = Policy {
     window_ms: 15 * MINUTE,
     limit: 100,
     lock: None,
+    gated: false,
 };
 /// Per-email login failures: locks, so remembered a day beyond window + longest lock.
 const EMAIL: Policy = Policy {
@@ -46,6 +47,7 @@ const EMAIL: Policy = Policy {
         base_ms: MINUTE,
         max_ms: 15 * MINUTE,
     }),
+    gated: false,
 };
 
 struct Fixture {
@@ -59,6 +61,7 @@ struct Fixture {
 /// A collector of the test app's tables, on its clock.
 fn collector(t: &TestApp, settings: Settings) -> Collector {
     Collector::new(t.client.clone(), &t.tables, t.app.clock.clone(), settings)
+        .with_request_log(t.app.requests.clone())
 }
 
 impl Fixture {

@@ -111,7 +111,8 @@ async fn an_existing_member_gets_only_the_given_fields_and_keeps_password_and_st
     let a = sign_on(&t, &body("ann@example.com")).await;
     assert_eq!(outcome(&a), (200, Some(false)));
     assert_eq!(a.json["identity"]["revision"], "2");
-    // verifyEmail marks an unverified email verified (and never the reverse).
+    // verifyEmail marks an unverified email verified (and never the reverse); what that does to
+    // a password set before it is tested across flows (tests/tests/sign_on_across.rs).
     let mut b = body("ann@example.com");
     b["verifyEmail"] = json!(true);
     let a = sign_on(&t, &b).await;

@@ -23,10 +23,11 @@ async fn exchange_then_two_refreshes_rotate_the_refresh_token_each_time() {
         a.json["issued_token_type"],
         "urn:ietf:params:oauth:token-type:access_token"
     );
+    let traffic = t.app.requests.take();
     assert_eq!(
-        t.app.requests.take().operations,
-        ["UpdateItem"],
-        "an exchange is one conditional write"
+        (traffic.operations, traffic.round_trips),
+        (vec!["UpdateItem".to_owned(), "Query".to_owned()], 1),
+        "an exchange is one conditional write, with the member's status read beside it"
     );
     let claims = claims_of(&t, &a);
     assert_eq!(
@@ -58,7 +59,7 @@ async fn exchange_then_two_refreshes_rotate_the_refresh_token_each_time() {
     t.app.requests.take();
     let b = refresh(&t, &rt1).await;
     assert_eq!(b.status, 200, "{}", b.text);
-    assert_eq!(t.app.requests.take().operations, ["UpdateItem"]);
+    assert_eq!(t.app.requests.take().operations, ["UpdateItem", "Query"]);
     assert!(b.json.get("issued_token_type").is_none());
     let rt2 = refresh_token_of(&b);
     assert_ne!(rt2, rt1);

@@ -13,6 +13,7 @@ use super::{
 mod exchange;
 mod jwks;
 mod logs_and_fixtures;
+mod member_status;
 mod refresh;
 mod requests;
 mod revoke;

@@ -21,6 +21,11 @@ ensure_venv() {
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check cargo-lambda aws-sam-cli
   fi
+  # The end-to-end OAuth client test: a standard client library and another JOSE library.
+  if ! "$VENV/bin/python" -c 'import authlib, jwt, requests, cryptography' 2>/dev/null; then
+    log "installing authlib, PyJWT and requests into .venv"
+    "$VENV/bin/pip" install -q --disable-pip-version-check authlib 'PyJWT[crypto]' requests
+  fi
   export PATH="$VENV/bin:$PATH"
 }
 

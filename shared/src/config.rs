@@ -79,6 +79,31 @@ pub(crate) fn list(src: &dyn Source, var: &'static str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A comma-separated list of API-key hashes (lower-case SHA-256 hex). Only hashes are ever
+/// configured: an entry that is not one is refused without echoing it, since it may be a key
+/// pasted by mistake. `minted_by` names the command that prints a key and its hash.
+pub(crate) fn key_hashes(
+    src: &dyn Source,
+    var: &'static str,
+    minted_by: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let mut hashes = vec![];
+    for (i, h) in list(src, var).into_iter().enumerate() {
+        if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ConfigError {
+                var,
+                problem: format!(
+                    "entry {} is not a SHA-256 hex digest (64 hex characters); configure the \
+                     hash that `{minted_by}` prints, never a key",
+                    i + 1
+                ),
+            });
+        }
+        hashes.push(h.to_ascii_lowercase());
+    }
+    Ok(hashes)
+}
+
 fn boolean(src: &dyn Source, var: &'static str, default: bool) -> Result<bool, ConfigError> {
     match src.get(var).as_deref().map(str::trim) {
         None => Ok(default),

@@ -81,6 +81,19 @@ impl Bearer {
         &self.id
     }
 
+    /// A bearer for record `id` with a secret recovered elsewhere (a sealed refresh token).
+    pub(crate) fn from_parts(id: String, secret: String) -> Self {
+        Self {
+            id,
+            secret: SecretString::from(secret),
+        }
+    }
+
+    /// The secret part itself, for the few derivations that need it (never stored as is).
+    pub(crate) fn secret_text(&self) -> &str {
+        self.secret.expose_secret()
+    }
+
     /// The stored form of the secret part.
     pub fn hash(&self) -> String {
         sha256_hex(self.secret.expose_secret().as_bytes())

@@ -27,6 +27,23 @@ pub struct TokenConfig {
     /// How long a refresh token works unused; each rotation starts it afresh. Never beyond
     /// the session's own expiry.
     pub refresh_ttl_seconds: i64,
+    /// `DEFAULT_CLIENT_ID`: the `client_id` claim and family binding when none is named.
+    pub default_client_id: String,
+    /// `REFRESH_REUSE_INTERVAL_SECONDS`: how long the token just rotated away still gets the
+    /// current one back (0: never).
+    pub reuse_interval_seconds: i64,
+    /// `INTROSPECTION_API_KEY_HASHES`: SHA-256 hex of the keys resource servers introspect with.
+    pub introspection_api_key_hashes: Vec<String>,
+}
+
+/// `DEFAULT_CLIENT_ID`'s default.
+pub const DEFAULT_CLIENT_ID: &str = "default";
+/// Longest `client_id` (RFC 6749 allows any printable ASCII; 128 is plenty).
+pub const MAX_CLIENT_ID: usize = 128;
+
+/// Whether `c` may be a `client_id`: 1 to 128 printable ASCII characters.
+pub fn is_client_id(c: &str) -> bool {
+    !c.is_empty() && c.len() <= MAX_CLIENT_ID && c.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
 impl TokenConfig {
@@ -47,7 +64,34 @@ impl TokenConfig {
             audience: text("AUDIENCE")?,
             access_ttl_seconds: number(src, "ACCESS_TOKEN_TTL_SECONDS", 900i64, 60, day)?,
             refresh_ttl_seconds: number(src, "REFRESH_TOKEN_TTL_SECONDS", 30 * day, 60, 400 * day)?,
+            default_client_id: match src.get("DEFAULT_CLIENT_ID") {
+                None => DEFAULT_CLIENT_ID.to_owned(),
+                Some(c) if is_client_id(c.trim()) => c.trim().to_owned(),
+                Some(_) => {
+                    return Err(ConfigError {
+                        var: "DEFAULT_CLIENT_ID",
+                        problem: format!("must be 1 to {MAX_CLIENT_ID} printable ASCII characters"),
+                    });
+                }
+            },
+            reuse_interval_seconds: number(src, "REFRESH_REUSE_INTERVAL_SECONDS", 10i64, 0, 300)?,
+            introspection_api_key_hashes: crate::config::key_hashes(
+                src,
+                "INTROSPECTION_API_KEY_HASHES",
+                "cargo run -p token --bin mint-introspection-key",
+            )?,
         })
+    }
+
+    /// The rules a refresh family is issued and rotated under, for a request naming
+    /// `client_id` (or none: the default client).
+    pub fn issue<'a>(&'a self, client_id: Option<&'a str>) -> crate::session::Issue<'a> {
+        crate::session::Issue {
+            client_id: client_id.unwrap_or(&self.default_client_id),
+            default_client: client_id.is_none_or(|c| c == self.default_client_id),
+            ttl_seconds: self.refresh_ttl_seconds,
+            reuse_interval_seconds: self.reuse_interval_seconds,
+        }
     }
 }
 

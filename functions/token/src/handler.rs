@@ -6,8 +6,16 @@
 //! - Refresh (RFC 6749 §6): the current refresh token → a new access token and the next
 //!   refresh token. One conditional `UpdateItem`; presenting an already-rotated token
 //!   revokes the session instead.
+//!   Within `REFRESH_REUSE_INTERVAL_SECONDS` of a rotation, the token just rotated away gets
+//!   the current one back (racing tabs), without a write.
 //! - Revoke (RFC 7009): a refresh token (or an access token) ends its session. Always 200.
+//! - Introspection (RFC 7662): for resource servers holding a key, whether an access token's
+//!   session is live and its member ACTIVE. One round trip.
 //! - JWKS: the public keys that verify access tokens, current and previous.
+//! - Metadata (RFC 8414): the endpoints above, for client libraries to configure themselves.
+//!
+//! Every access token carries `client_id` (RFC 9068): the one named at exchange, else
+//! `DEFAULT_CLIENT_ID`; the refresh family is bound to it.
 //!
 //! Parameters come form-encoded (RFC 6749) or as JSON, where camelCase twins are accepted;
 //! `request` reads them and the route path, before any table is touched.
@@ -17,6 +25,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
 use shared::app::App;
+use shared::auth::trusted;
 use shared::config::ConfigError;
 use shared::error::{ApiError, StoreError};
 use shared::http;
@@ -32,6 +41,8 @@ mod request;
 pub const TOKEN_PATH: &str = "/oauth2/token";
 pub const REVOKE_PATH: &str = "/oauth2/revoke";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+pub const INTROSPECT_PATH: &str = "/oauth2/introspect";
+pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 
 pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const REFRESH_GRANT: &str = "refresh_token";
@@ -39,6 +50,8 @@ pub const REFRESH_GRANT: &str = "refresh_token";
 /// How long resource servers may cache the JWKS document. A new key is published this long
 /// before it starts signing (README: rotating keys).
 const JWKS_MAX_AGE_SECONDS: u32 = 300;
+/// How long clients may cache the metadata document: it changes only with a deployment.
+const METADATA_MAX_AGE_SECONDS: u32 = 3600;
 
 /// An RFC 6749 §5.2 error: 400 with `error` and `error_description`.
 #[derive(Debug, PartialEq)]
@@ -143,21 +156,48 @@ pub async fn route(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
     match (path(req), method) {
         (TOKEN_PATH, "POST") => token(app, tokens, req, ip).await,
         (REVOKE_PATH, "POST") => revoke(app, tokens, req, ip).await,
+        (INTROSPECT_PATH, "POST") => introspect(app, tokens, req, ip).await,
         (JWKS_PATH, "GET" | "HEAD") => Ok(jwks(tokens)),
-        (TOKEN_PATH | REVOKE_PATH, _) => method_not_allowed("POST"),
-        (JWKS_PATH, _) => method_not_allowed("GET"),
+        (METADATA_PATH, "GET" | "HEAD") => Ok(metadata(tokens)),
+        (TOKEN_PATH | REVOKE_PATH | INTROSPECT_PATH, _) => method_not_allowed("POST"),
+        (JWKS_PATH | METADATA_PATH, _) => method_not_allowed("GET"),
         _ => Err(ApiError::not_found().into()),
     }
 }
 
-fn jwks(tokens: &Tokens) -> Response<Body> {
-    let mut resp = http::json_response(200, &tokens.keys.jwks());
-    if let Ok(v) =
-        lambda_http::http::HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECONDS}"))
-    {
+/// A public JSON document that caches may keep `max_age` seconds.
+fn cacheable(body: &Value, max_age: u32) -> Response<Body> {
+    let mut resp = http::json_response(200, body);
+    if let Ok(v) = lambda_http::http::HeaderValue::from_str(&format!("public, max-age={max_age}")) {
         resp.headers_mut().insert("cache-control", v);
     }
     resp
+}
+
+fn jwks(tokens: &Tokens) -> Response<Body> {
+    cacheable(&tokens.keys.jwks(), JWKS_MAX_AGE_SECONDS)
+}
+
+/// RFC 8414 authorization server metadata: every URL absolute under `ISSUER`.
+pub fn metadata_document(tokens: &Tokens) -> Value {
+    let issuer = tokens.config.issuer.trim_end_matches('/');
+    json!({
+        "issuer": tokens.config.issuer,
+        "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
+        "revocation_endpoint": format!("{issuer}{REVOKE_PATH}"),
+        "introspection_endpoint": format!("{issuer}{INTROSPECT_PATH}"),
+        "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "grant_types_supported": [TOKEN_EXCHANGE_GRANT, REFRESH_GRANT],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "introspection_endpoint_auth_methods_supported": ["bearer"],
+        "response_types_supported": [],
+        "token_endpoint_auth_signing_alg_values_supported": ["EdDSA"],
+    })
+}
+
+fn metadata(tokens: &Tokens) -> Response<Body> {
+    cacheable(&metadata_document(tokens), METADATA_MAX_AGE_SECONDS)
 }
 
 async fn token(
@@ -228,9 +268,8 @@ async fn exchange(
     let (grant, status) = tokio::join!(
         app.sessions.start_refresh_family(
             &session_token,
-            client_id.as_deref(),
+            tokens.config.issue(client_id.as_deref()),
             now,
-            tokens.config.refresh_ttl_seconds,
         ),
         status_by_hint(app, session_token.member_hint()),
     );
@@ -262,31 +301,31 @@ async fn refresh(
     let (rotation, status) = tokio::join!(
         app.sessions.rotate_refresh(
             &refresh_token,
-            client_id.as_deref(),
+            tokens.config.issue(client_id.as_deref()),
             now,
-            tokens.config.refresh_ttl_seconds,
         ),
         status_by_hint(app, member_of(refresh_token.session_id())),
     );
-    match rotation? {
-        Rotation::Rotated(grant) => {
-            if !member_is_active(app, &grant.session, status?, now, event, ip).await? {
-                return Err(OAuthError::invalid_grant(refused).into());
-            }
-            audit(event, "success", Some(&grant.session.member_id), ip);
-            issue(tokens, grant, now, false)
-        }
+    let (grant, outcome) = match rotation? {
+        Rotation::Rotated(grant) => (grant, "success"),
+        // A racing tab or a retry: the current token again, nothing rotated.
+        Rotation::Reused(grant) => (grant, "reused_within_interval"),
         Rotation::Replayed { member_id } => {
-            // A token used twice: stolen, or a client racing itself. Either way the family is
-            // no longer trusted, and the session is revoked.
+            // A token used twice: stolen, or a client racing itself past the reuse interval.
+            // Either way the family is no longer trusted, and the session is revoked.
             audit(event, "replay_session_revoked", Some(&member_id), ip);
-            Err(OAuthError::invalid_grant(refused).into())
+            return Err(OAuthError::invalid_grant(refused).into());
         }
         Rotation::Refused => {
             audit(event, "invalid_grant", None, ip);
-            Err(OAuthError::invalid_grant(refused).into())
+            return Err(OAuthError::invalid_grant(refused).into());
         }
+    };
+    if !member_is_active(app, &grant.session, status?, now, event, ip).await? {
+        return Err(OAuthError::invalid_grant(refused).into());
     }
+    audit(event, outcome, Some(&grant.session.member_id), ip);
+    issue(tokens, grant, now, false)
 }
 
 /// The status of the member a token's session id names, read beside the session write; `None`
@@ -327,6 +366,69 @@ async fn member_is_active(
     audit(event, "member_not_active", Some(&session.member_id), ip);
     app.sessions.revoke(&session.session_id, now).await?;
     Ok(false)
+}
+
+/// RFC 7662 introspection, for resource servers holding a key of
+/// `INTROSPECTION_API_KEY_HASHES`: `active` is true only for a valid access token whose
+/// session is live and whose member is ACTIVE — read at once, one round trip — so a logout or
+/// a block reaches the resource server at once instead of at `exp`.
+async fn introspect(
+    app: &App,
+    tokens: &Tokens,
+    req: &Request,
+    ip: &str,
+) -> Result<Response<Body>, Failure> {
+    let event = "token_introspect";
+    let Some(caller) = trusted::api_key(&tokens.config.introspection_api_key_hashes, req) else {
+        audit(event, "unauthenticated", None, ip);
+        let resp = no_store(
+            401,
+            &json!({"error": "invalid_client", "error_description": "Introspection needs an introspection API key (Authorization: Bearer)."}),
+        );
+        return Ok(http::with_header(resp, "www-authenticate", "Bearer"));
+    };
+    let params = parse_params(req).inspect_err(|_| audit(event, "invalid_request", None, ip))?;
+    let raw = params
+        .require("token")
+        .inspect_err(|_| audit(event, "invalid_request", None, ip))?;
+    let now = app.clock.now_ms();
+    let inactive = || no_store(200, &json!({"active": false}));
+    // Refresh tokens and session tokens are not for resource servers: only access tokens.
+    let Ok(claims) = tokens.verify_access(raw, now) else {
+        tracing::info!(event, outcome = "inactive", caller = %caller, client_ip = ip);
+        return Ok(inactive());
+    };
+    let (session, status) = tokio::join!(
+        app.sessions.get(&claims.sid),
+        app.members.status_by_id(&claims.sub),
+    );
+    let live = session?.is_some_and(|s| s.is_live(now) && s.member_id == claims.sub);
+    let active = live && status? == Some(Status::Active);
+    tracing::info!(
+        event,
+        outcome = if active { "active" } else { "inactive" },
+        member_id = %claims.sub,
+        caller = %caller,
+        client_ip = ip
+    );
+    if !active {
+        return Ok(inactive());
+    }
+    Ok(no_store(
+        200,
+        &json!({
+            "active": true,
+            "token_type": "access_token",
+            "sub": claims.sub,
+            "sid": claims.sid,
+            "client_id": claims.client_id,
+            "iss": claims.iss,
+            "aud": claims.aud,
+            "iat": claims.iat,
+            "exp": claims.exp,
+            "jti": claims.jti,
+        }),
+    ))
 }
 
 /// The token response for a live session with a new refresh token.

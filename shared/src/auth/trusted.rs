@@ -74,22 +74,21 @@ pub fn identify(allowed: Allowed<'_>, req: &Request) -> Result<TrustedServer, Re
             Err(Refusal::NotAllowed { arn })
         };
     }
-    let Some(key) = http::bearer(req).filter(|k| k.len() <= MAX_KEY_LEN) else {
-        return Err(Refusal::Unauthenticated);
-    };
+    api_key(allowed.api_key_hashes, req)
+        .map(|fingerprint| TrustedServer::ApiKey { fingerprint })
+        .ok_or(Refusal::Unauthenticated)
+}
+
+/// The fingerprint (first 12 hex of its SHA-256) of the `Authorization: Bearer` key, if its
+/// hash is one of `hashes`. Every configured hash is compared, whatever matched before: no
+/// early exit, so timing tells nothing about which entry matched.
+pub fn api_key(hashes: &[String], req: &Request) -> Option<String> {
+    let key = http::bearer(req).filter(|k| k.len() <= MAX_KEY_LEN)?;
     let hash = sha256_hex(key.as_bytes());
-    // Every configured hash is compared, whatever matched before: no early exit.
-    let matched = allowed
-        .api_key_hashes
+    let matched = hashes
         .iter()
         .fold(false, |found, h| found | hashes_equal(&hash, h));
-    if matched {
-        Ok(TrustedServer::ApiKey {
-            fingerprint: hash[..12].to_owned(),
-        })
-    } else {
-        Err(Refusal::Unauthenticated)
-    }
+    matched.then(|| hash[..12].to_owned())
 }
 
 /// The IAM principal API Gateway's IAM authorizer verified, if the route has one.
@@ -134,9 +133,14 @@ pub fn principal_matches(entry: &str, arn: &str) -> bool {
         && !session.is_empty()
 }
 
-/// A new API key (256 bits from the OS CSPRNG) and the hash to configure for it.
+/// A new sign-on API key (256 bits from the OS CSPRNG) and the hash to configure for it.
 pub fn mint_api_key() -> (String, String) {
-    let key = format!("{KEY_PREFIX}{}", random_b64(SECRET_BYTES));
+    mint_key(KEY_PREFIX)
+}
+
+/// A new API key with `prefix` (which only tells a reader what the key is for) and its hash.
+pub fn mint_key(prefix: &str) -> (String, String) {
+    let key = format!("{prefix}{}", random_b64(SECRET_BYTES));
     let hash = sha256_hex(key.as_bytes());
     (key, hash)
 }

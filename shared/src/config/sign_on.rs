@@ -4,7 +4,7 @@
 //! authorizer (`SIGN_ON_IAM_AUTHORIZER`, set by template.yaml) the allowed-principals list is
 //! required: empty, it would admit every principal of the account that may invoke the API.
 
-use super::{ConfigError, Source, boolean, list};
+use super::{ConfigError, Source, boolean, key_hashes, list};
 use crate::member::PROFILE_FIELDS;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -51,21 +51,11 @@ impl SignOnConfig {
             });
         }
 
-        const HASHES: &str = "SIGN_ON_API_KEY_HASHES";
-        let mut api_key_hashes = vec![];
-        for (i, h) in list(src, HASHES).into_iter().enumerate() {
-            if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(ConfigError {
-                    var: HASHES,
-                    problem: format!(
-                        "entry {} is not a SHA-256 hex digest (64 hex characters); configure the \
-                         hash that `cargo run -p sign-on --bin mint-api-key` prints, never a key",
-                        i + 1
-                    ),
-                });
-            }
-            api_key_hashes.push(h.to_ascii_lowercase());
-        }
+        let api_key_hashes = key_hashes(
+            src,
+            "SIGN_ON_API_KEY_HASHES",
+            "cargo run -p sign-on --bin mint-api-key",
+        )?;
 
         const DOMAINS: &str = "SIGN_ON_ALLOWED_EMAIL_DOMAINS";
         let mut allowed_email_domains = vec![];

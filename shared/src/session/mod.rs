@@ -26,7 +26,7 @@ mod garbage;
 pub mod refresh;
 pub use by_member::REVOKE_CONCURRENCY;
 pub use garbage::REFRESH_ATTRIBUTE;
-pub use refresh::{Grant, REFRESH_PREFIX, RefreshToken, Rotation};
+pub use refresh::{Grant, Issue, REFRESH_PREFIX, RefreshToken, Rotation};
 
 /// The prefix of session tokens.
 pub const TOKEN_PREFIX: &str = "st";

@@ -51,21 +51,22 @@ impl TestApp {
     /// session is not live. The request log is reset.
     pub async fn start_refresh_family(&self, session_token: &str) -> Option<RefreshToken> {
         let token = SessionToken::parse(session_token).expect("a session token");
-        let (now, ttl) = (self.app.clock.now_ms(), self.refresh_ttl_seconds());
-        let start = self
-            .app
-            .sessions
-            .start_refresh_family(&token, None, now, ttl);
+        let now = self.app.clock.now_ms();
+        let start =
+            self.app
+                .sessions
+                .start_refresh_family(&token, self.tokens().config.issue(None), now);
         self.store(start)
             .await
             .map(|g| RefreshToken::parse(&g.refresh_token).expect("a refresh token"))
     }
 
     /// `Sessions::rotate_refresh` of `token` at the app clock's now, with no client and the
-    /// configured refresh TTL. The request log is reset.
+    /// configured refresh settings. The request log is reset.
     pub async fn rotate_refresh(&self, token: &RefreshToken) -> Rotation {
-        let (now, ttl) = (self.app.clock.now_ms(), self.refresh_ttl_seconds());
-        let rotate = self.app.sessions.rotate_refresh(token, None, now, ttl);
+        let now = self.app.clock.now_ms();
+        let issue = self.tokens().config.issue(None);
+        let rotate = self.app.sessions.rotate_refresh(token, issue, now);
         self.store(rotate).await
     }
 
@@ -91,10 +92,6 @@ impl TestApp {
     /// alone: whether its session is live is `authenticates`).
     pub fn verify_access(&self, token: &str) -> Result<AccessClaims, Rejection> {
         self.tokens().verify_access(token, self.app.clock.now_ms())
-    }
-
-    fn refresh_ttl_seconds(&self) -> i64 {
-        self.tokens().config.refresh_ttl_seconds
     }
 
     /// The outcome of a call to the app's stores, failing the test on a store error; the

@@ -31,7 +31,11 @@ async fn revoke_other_sessions_ends_every_other_session_and_its_refresh_tokens()
     let grant = t
         .app
         .sessions
-        .start_refresh_family(&SessionToken::parse(&other).unwrap(), None, now, 3600)
+        .start_refresh_family(
+            &SessionToken::parse(&other).unwrap(),
+            t.tokens().config.issue(None),
+            now,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -55,9 +59,8 @@ async fn revoke_other_sessions_ends_every_other_session_and_its_refresh_tokens()
         .sessions
         .rotate_refresh(
             &RefreshToken::parse(&grant.refresh_token).unwrap(),
-            None,
+            t.tokens().config.issue(None),
             t.app.clock.now_ms(),
-            3600,
         )
         .await
         .unwrap();

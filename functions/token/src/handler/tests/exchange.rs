@@ -37,7 +37,11 @@ async fn exchange_then_two_refreshes_rotate_the_refresh_token_each_time() {
     assert_eq!(claims.sub, session.member_id);
     assert_eq!(claims.sid, session.session_id);
     assert_eq!(claims.exp - claims.iat, 900);
-    assert_eq!(claims.client_id, None);
+    assert_eq!(
+        claims.client_id.as_deref(),
+        Some("default"),
+        "RFC 9068: always a client_id"
+    );
     assert!(claims.jti.len() >= 16);
 
     let rt1 = refresh_token_of(&a);

@@ -18,6 +18,8 @@ async fn logs_record_every_decision_and_no_token() {
     let a = exchange(&t, &st).await;
     let rt1 = refresh_token_of(&a);
     let b = refresh(&t, &rt1).await;
+    // Past the reuse interval: a replay.
+    t.app.clock.advance_secs(11);
     let replay = refresh(&t, &rt1).await;
     let bad = exchange(&t, "st_nosuch.AAAA").await;
     let r = revoke(&t, &refresh_token_of(&b)).await;
@@ -115,7 +117,13 @@ async fn fixture_session(t: &TestApp, session_token: &str, refresh_token: &str) 
 
 #[tokio::test]
 async fn the_event_fixtures_do_what_their_names_say() {
-    let t = testing::app().await;
+    // The introspection fixture's key (a fixture value, never configured anywhere else).
+    let key = "ik_fixture-introspection-key-not-a-real-key-000000000000";
+    let t = testing::app_with(&[(
+        "INTROSPECTION_API_KEY_HASHES",
+        &shared::secret::sha256_hex(key.as_bytes()),
+    )])
+    .await;
     let body = |name: &str| -> Value {
         let req = testing::fixture(name);
         let text = std::str::from_utf8(http::body_bytes(&req))
@@ -151,4 +159,11 @@ async fn the_event_fixtures_do_what_their_names_say() {
     let jwks = run("jwks.json").await;
     assert_eq!(jwks.status, 200);
     assert!(jwks.json["keys"][0]["kid"].is_string());
+    let metadata = run("token-metadata.json").await;
+    assert_eq!(metadata.status, 200);
+    assert_eq!(metadata.json["issuer"], shared::testing::TEST_ISSUER);
+    // A resource server with its key asks about a token that is no live access token.
+    let introspected = run("token-introspect.json").await;
+    assert_eq!(introspected.status, 200, "{}", introspected.text);
+    assert_eq!(introspected.json, serde_json::json!({"active": false}));
 }

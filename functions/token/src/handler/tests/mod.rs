@@ -10,12 +10,14 @@ use super::{
     JWKS_PATH, REFRESH_GRANT, REVOKE_PATH, TOKEN_EXCHANGE_GRANT, TOKEN_PATH, respond, route,
 };
 
+mod discovery;
 mod exchange;
 mod jwks;
 mod logs_and_fixtures;
 mod member_status;
 mod refresh;
 mod requests;
+mod reuse;
 mod revoke;
 
 const IP: &str = "203.0.113.9";

@@ -15,6 +15,8 @@ async fn replaying_a_used_refresh_token_revokes_the_session_and_everything_of_it
     let rt3 = refresh_token_of(&c);
     let access = access_token_of(&c);
     assert!(t.authenticates(&access).await.is_some());
+    // Past the reuse interval (10 s) a rotated token is a replay, parent or not.
+    t.app.clock.advance_secs(11);
 
     // rt2 was used once already: presenting it again is refused and ends the session.
     for (rt, case) in [
@@ -47,8 +49,8 @@ async fn replaying_a_used_refresh_token_revokes_the_session_and_everything_of_it
 }
 
 #[tokio::test]
-async fn ten_concurrent_refreshes_with_one_token_give_exactly_one_success() {
-    let t = testing::app().await;
+async fn without_a_reuse_interval_ten_concurrent_refreshes_give_exactly_one_success() {
+    let t = testing::app_with(&[("REFRESH_REUSE_INTERVAL_SECONDS", "0")]).await;
     let ann = signed_in_and_exchanged(&t).await;
     let answers = futures::future::join_all((0..10).map(|_| refresh(&t, &ann.refresh))).await;
     let ok: Vec<&Answer> = answers.iter().filter(|a| a.status == 200).collect();
@@ -82,10 +84,49 @@ async fn a_refresh_family_stays_with_the_client_it_was_issued_to() {
     let other_client = token_request(&t, &refresh_grant(&rt), &[("client_id", "app-b")]).await;
     assert_oauth_error(&other_client, "invalid_grant", "another client_id");
     assert!(t.authenticates(&st).await.is_some());
-    // The rightful client, with or without repeating its client_id, carries on.
-    let b = refresh(&t, &rt).await;
+    // Naming no client is naming the default one: refused too (RFC 9068, DESIGN §3.4).
+    let no_client = refresh(&t, &rt).await;
+    assert_oauth_error(
+        &no_client,
+        "invalid_grant",
+        "no client_id for a bound family",
+    );
+    // The rightful client carries on.
+    let b = token_request(&t, &refresh_grant(&rt), &[("client_id", "app-a")]).await;
     assert_eq!(b.status, 200, "{}", b.text);
     assert_eq!(claims_of(&t, &b).client_id.as_deref(), Some("app-a"));
+}
+
+#[tokio::test]
+async fn every_access_token_names_a_client_and_the_default_family_takes_no_other() {
+    let t = testing::app().await;
+    let (_, st) = t.signed_in("ann@example.com", PASSWORD).await;
+    let a = exchange(&t, &st).await;
+    assert_eq!(claims_of(&t, &a).client_id.as_deref(), Some("default"));
+    let rt = refresh_token_of(&a);
+    let other = token_request(&t, &refresh_grant(&rt), &[("client_id", "app-a")]).await;
+    assert_oauth_error(
+        &other,
+        "invalid_grant",
+        "a named client for the default family",
+    );
+    let b = token_request(&t, &refresh_grant(&rt), &[("client_id", "default")]).await;
+    assert_eq!(
+        b.status, 200,
+        "naming the default is naming none: {}",
+        b.text
+    );
+    let c = refresh(&t, &refresh_token_of(&b)).await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    assert_eq!(claims_of(&t, &c).client_id.as_deref(), Some("default"));
+
+    // DEFAULT_CLIENT_ID names the default.
+    let t = testing::app_with(&[("DEFAULT_CLIENT_ID", "web-app")]).await;
+    let (_, st) = t.signed_in("ann@example.com", PASSWORD).await;
+    assert_eq!(
+        claims_of(&t, &exchange(&t, &st).await).client_id.as_deref(),
+        Some("web-app")
+    );
 }
 
 #[tokio::test]

@@ -152,7 +152,7 @@ async fn json_bodies_work_with_snake_case_or_camel_case_names() {
         &t,
         testing::post_json(
             TOKEN_PATH,
-            &json!({"grant_type": "refresh_token", "refresh_token": refresh_token_of(&a), "scope": null}),
+            &json!({"grant_type": "refresh_token", "refresh_token": refresh_token_of(&a), "client_id": "spa", "scope": null}),
             IP,
         ),
     )
@@ -166,6 +166,7 @@ async fn json_bodies_work_with_snake_case_or_camel_case_names() {
             &form(&[
                 ("grant_type", REFRESH_GRANT),
                 ("refresh_token", &refresh_token_of(&b)),
+                ("client_id", "spa"),
                 ("scope", "ignored"),
             ]),
         ),

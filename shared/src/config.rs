@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
+mod admin;
 mod sign_on;
+pub use admin::AdminConfig;
 pub use sign_on::SignOnConfig;
 mod secrets;
 pub use secrets::{
@@ -222,6 +224,11 @@ pub struct Config {
     /// `MAX_SESSIONS_PER_MEMBER`: live sessions a member may hold; a new one beyond it revokes
     /// the oldest.
     pub max_sessions_per_member: u32,
+    /// `SESSION_TOUCH_INTERVAL_SECONDS`: a session's last-used time is written at most once per
+    /// this interval by the member's own calls (DESIGN §3.11), so reads stay reads.
+    pub session_touch_interval_seconds: i64,
+    /// Who may call the operators' routes (DESIGN §3.12).
+    pub admin: AdminConfig,
 }
 
 impl Config {
@@ -406,6 +413,14 @@ impl Config {
                 ttl_seconds: number(src, "DEVICE_COOKIE_TTL_SECONDS", 180 * day, 60, 400 * day)?,
             },
             max_sessions_per_member: number(src, "MAX_SESSIONS_PER_MEMBER", 50u32, 1, 1000)?,
+            session_touch_interval_seconds: number(
+                src,
+                "SESSION_TOUCH_INTERVAL_SECONDS",
+                300i64,
+                0,
+                day,
+            )?,
+            admin: AdminConfig::from_source(src)?,
         })
     }
 }
@@ -450,6 +465,8 @@ mod tests {
         assert_eq!(c.password_max_length, 128);
         assert_eq!(c.argon2.memory_kib, 19 * 1024);
         assert_eq!(c.captcha.provider, CaptchaProvider::None);
+        assert_eq!(c.session_touch_interval_seconds, 300);
+        assert_eq!(c.admin, AdminConfig::default());
     }
 
     #[test]
@@ -480,6 +497,9 @@ mod tests {
             ("DEVICE_COOKIE_KEY", "short"),
             ("MAX_SESSIONS_PER_MEMBER", "0"),
             ("CAPTCHA_MIN_SCORE", "1.5"),
+            ("SESSION_TOUCH_INTERVAL_SECONDS", "-1"),
+            ("SESSION_TOUCH_INTERVAL_SECONDS", "often"),
+            ("ADMIN_API_KEY_HASHES", "not-a-hash"),
         ] {
             let e = Config::from_source(&vars(&[(var, value)])).unwrap_err();
             let expected = if value == "recaptcha" {

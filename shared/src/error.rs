@@ -213,6 +213,11 @@ impl ApiError {
         )
     }
 
+    /// 404 for a member id or email no member has (the operators' lookups, DESIGN §3.12).
+    pub fn member_not_found() -> Self {
+        Self::app(404, "MEMBER_NOT_FOUND", "No member has this id or email.")
+    }
+
     /// 404 for a path no route of the function serves.
     pub fn not_found() -> Self {
         Self::app(404, "NOT_FOUND", "No such path.")

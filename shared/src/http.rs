@@ -102,6 +102,37 @@ pub fn client_ip(req: &Request) -> String {
     .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// The request path as a route names it: without an API Gateway stage prefix (there is none
+/// on `$default`) or a trailing slash.
+pub fn route_path(req: &Request) -> &str {
+    let path = req.uri().path();
+    let stage = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.as_deref(),
+        _ => None,
+    };
+    let path = match stage {
+        Some(stage) if stage != "$default" => path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(stage))
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or(path),
+        _ => path,
+    };
+    match path.trim_end_matches('/') {
+        "" => "/",
+        p => p,
+    }
+}
+
+/// 405 for a method `path` does not take, with the `Allow` header (`allow`: e.g. `GET`).
+pub fn method_not_allowed(allow: &str) -> Response<Body> {
+    with_header(
+        error_response(&ApiError::method_not_allowed(allow), ""),
+        "allow",
+        allow,
+    )
+}
+
 /// The invocation's request id, or a fresh one where there is no Lambda context (tests).
 pub fn request_id(req: &Request) -> String {
     req.lambda_context_ref()

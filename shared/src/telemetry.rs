@@ -26,3 +26,22 @@ pub fn audit(event: &str, outcome: &str, member_id: Option<&str>, client_ip: &st
         "auth"
     );
 }
+
+/// One decision of an operator's call (DESIGN §3.12): `audit`'s line with the operator's
+/// principal — an IAM ARN, or `api-key:<hash prefix>`, never a key.
+pub fn audit_operator(
+    event: &str,
+    outcome: &str,
+    member_id: Option<&str>,
+    client_ip: &str,
+    operator: &str,
+) {
+    tracing::info!(
+        event,
+        outcome,
+        member_id = member_id.unwrap_or(""),
+        client_ip,
+        operator,
+        "auth"
+    );
+}

@@ -412,3 +412,81 @@ async fn a_trusted_server_signs_a_member_on_over_http() {
         ],
     );
 }
+
+/// A request with any method, with `headers`, and its status and JSON answer.
+async fn send(method: &str, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = http()
+        .request(method, format!("{}{path}", base()))
+        .body(body.to_owned());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.expect("the local API answers");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The development operator key of the README (its hash is in dev.env).
+const DEV_ADMIN_KEY: &str = "Bearer adk_dev-only-key-for-local-development-never-deploy";
+
+#[tokio::test]
+#[ignore = "needs the local stack: scripts/test runs it"]
+async fn a_member_ends_a_device_and_an_operator_blocks_and_erases_it_over_http() {
+    let email = unique("ops");
+    let body = json!({"loginId": {"email": email}, "password": PASSWORD}).to_string();
+    let (status, _, registered) = post("/v2/register", &body, &[JSON]).await;
+    assert_eq!(status, 200, "{registered}");
+    let id = registered["identity"]["id"].as_str().unwrap().to_owned();
+    let laptop = registered["sessionToken"].as_str().unwrap().to_owned();
+    let (_, _, logged_in) =
+        post("/v2/login", &body, &[JSON, ("user-agent", "e2e-phone/1.0")]).await;
+    let phone = logged_in["sessionToken"].as_str().unwrap().to_owned();
+
+    let bearer = format!("Bearer {laptop}");
+    let (status, listed) = send("GET", "/v2/sessions", "", &[("authorization", &bearer)]).await;
+    assert_eq!(status, 200, "{listed}");
+    let sessions = listed["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{listed}");
+    assert_eq!(sessions[0]["userAgent"], "e2e-phone/1.0");
+    assert_eq!(sessions[1]["current"], true);
+    let (status, revoked) = send(
+        "POST",
+        "/v2/sessions/revoke",
+        &json!({"allOthers": true}).to_string(),
+        &[("authorization", &bearer), JSON],
+    )
+    .await;
+    assert_eq!((status, revoked), (200, json!({"revokedSessions": 1})));
+    assert_eq!(exchange(&phone).await.0, 400);
+
+    let admin = [("authorization", DEV_ADMIN_KEY)];
+    let path = format!("/v2/admin/members/{id}");
+    let (status, _) = send("GET", &path, "", &[]).await;
+    assert_eq!(status, 401, "no credential, no answer");
+    let query = format!("/v2/admin/members?email={}", email.replace('@', "%40"));
+    let (status, found) = send("GET", &query, "", &admin).await;
+    assert_eq!(
+        (status, found["identity"]["id"].as_str()),
+        (200, Some(id.as_str()))
+    );
+    let (status, blocked) = send("POST", &format!("{path}/block"), "", &admin).await;
+    assert_eq!(status, 200, "{blocked}");
+    assert_eq!(blocked["revokedSessions"], 1);
+    assert_eq!(blocked["identity"]["status"]["name"], "BLOCKED");
+    assert_eq!(exchange(&laptop).await.0, 400);
+    let (status, deleted) = send("DELETE", &path, "", &admin).await;
+    assert_eq!((status, deleted), (200, json!({"deleted": true})));
+    assert_eq!(send("DELETE", &path, "", &admin).await.0, 404);
+    let (status, _, again) = post("/v2/register", &body, &[JSON]).await;
+    assert_eq!(status, 200, "{again}");
+    assert_ne!(again["identity"]["id"].as_str(), Some(id.as_str()));
+
+    let logs = logs_mentioning(&id).await;
+    assert!(
+        logs.contains("admin_block_member"),
+        "the operator's call is audited"
+    );
+    assert_no_secret(&logs, &[&laptop, &phone, &DEV_ADMIN_KEY[7..], PASSWORD]);
+}

@@ -16,8 +16,22 @@ fn root() -> &'static Path {
 fn routed(method: &str, path: &str) -> bool {
     let text = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     let cargo: toml::Table = text.parse().unwrap();
-    let router = &cargo["workspace"]["metadata"]["lambda"]["watch"]["router"];
-    let targets = router.get(path).and_then(|targets| targets.as_array());
+    let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .unwrap();
+    // A route's `{name}` segment matches any one non-empty segment, as API Gateway's does.
+    let matches = |route: &str| {
+        let (r, p): (Vec<&str>, Vec<&str>) =
+            (route.split('/').collect(), path.split('/').collect());
+        r.len() == p.len()
+            && r.iter()
+                .zip(&p)
+                .all(|(r, p)| r == p || (r.starts_with('{') && r.ends_with('}') && !p.is_empty()))
+    };
+    let targets = router
+        .iter()
+        .find(|(route, _)| matches(route))
+        .and_then(|(_, targets)| targets.as_array());
     targets.is_some_and(|targets| {
         targets.iter().any(|e| {
             e["method"]

@@ -468,7 +468,7 @@ fn every_function_logs_to_its_own_group_kept_as_long_as_the_deployer_sets() {
 }
 
 /// The secrets each function reads, by the setting that gives the secret's ARN.
-const SECRETS_READ: [(&str, &[&str]); 7] = [
+const SECRETS_READ: [(&str, &[&str]); 9] = [
     (
         "login",
         &["CAPTCHA_SECRET_ARN", "DEVICE_COOKIE_KEY_SECRET_ARN"],
@@ -479,6 +479,8 @@ const SECRETS_READ: [(&str, &[&str]); 7] = [
     ("change-password", &["SIGNING_KEY_SECRET_ARN"]),
     ("sign-on", &[]),
     ("session-cleanup", &[]),
+    ("sessions", &["SIGNING_KEY_SECRET_ARN"]),
+    ("admin", &[]),
 ];
 
 #[test]
@@ -574,15 +576,21 @@ fn each_function_may_write_only_its_own_counters() {
         ("change-password", vec![lockout::member_key("chpw", "m-1")]),
         ("session-cleanup", vec![CURSOR_KEY.to_owned()]),
     ];
+    let erases = ["admin"];
     let params = params(&t, &[]);
     for (binary, f) in functions(&t) {
         let on_counters: Vec<Value> = stack::statements(&t, &params, &f)
             .into_iter()
             .filter(|st| stack::resources_of(&t, &params, st).contains(&"CountersTable.Arn".into()))
             .collect();
-        let Some((_, keys)) = own.iter().find(|(b, _)| *b == binary) else {
-            assert!(on_counters.is_empty(), "{binary} may touch the counters");
-            continue;
+        let keys: &[String] = match own.iter().find(|(b, _)| *b == binary) {
+            Some((_, keys)) => keys,
+            // The erasing functions' statements are checked in the loop below.
+            None if erases.contains(&binary.as_str()) => &[],
+            None => {
+                assert!(on_counters.is_empty(), "{binary} may touch the counters");
+                continue;
+            }
         };
         assert!(
             !on_counters.is_empty(),
@@ -592,6 +600,28 @@ fn each_function_may_write_only_its_own_counters() {
             let acts = actions(&st);
             // session-cleanup deletes whichever counter has gone stale, whoever wrote it.
             if binary == "session-cleanup" && acts == ["dynamodb:DeleteItem"] {
+                continue;
+            }
+            // admin erases a member's counters (DESIGN 3.12): exactly those keyed by its email
+            // or id, whoever wrote them, and no per-IP or per-device counter, nor the cursor.
+            if binary == "admin" {
+                assert_eq!(
+                    acts,
+                    ["dynamodb:DeleteItem"],
+                    "admin may only erase counters"
+                );
+                let scope = stack::leading_keys(&st).expect("admin may erase any counter");
+                for k in lockout::member_counter_keys(email, "m-1") {
+                    assert!(scope.admits(&k), "admin may not erase {k}");
+                }
+                for k in [
+                    lockout::ip_key("login", ip),
+                    lockout::ip_key("register", ip),
+                    lockout::device_key("d-1"),
+                    CURSOR_KEY.to_owned(),
+                ] {
+                    assert!(!scope.admits(&k), "admin may erase {k}");
+                }
                 continue;
             }
             let scope = stack::leading_keys(&st)
@@ -630,8 +660,82 @@ fn sign_on_behind_the_iam_authorizer_starts_only_with_a_list_of_allowed_principa
     assert_eq!(c.sign_on.allowed_principals, [SIGN_ON_ROLE]);
 }
 
+#[test]
+fn the_admin_routes_are_behind_the_iam_authorizer_and_admit_nobody_until_configured() {
+    let t = yaml("template.yaml");
+    let f = function(&t, "admin");
+    let events = f["Properties"]["Events"].as_mapping().unwrap();
+    assert_eq!(events.len(), 7);
+    for (_, e) in events {
+        assert_eq!(e["Properties"]["Auth"]["Authorizer"], "AWS_IAM", "{e:?}");
+    }
+    // Left as deployed by default: it starts, and admits no principal and no key.
+    let c = Config::from_source(&stack::environment(&t, &params(&t, &[]), &f)).unwrap();
+    assert!(c.admin.allowed_principals.is_empty() && c.admin.api_key_hashes.is_empty());
+    let c = Config::from_source(&stack::environment(
+        &t,
+        &params(&t, &[("AdminAllowedPrincipals", SIGN_ON_ROLE)]),
+        &f,
+    ))
+    .unwrap();
+    assert_eq!(c.admin.allowed_principals, [SIGN_ON_ROLE]);
+}
+
+#[test]
+fn the_admin_function_can_read_every_attribute_of_a_member_but_its_password_hash() {
+    let t = yaml("template.yaml");
+    let params = params(&t, &[]);
+    let f = function(&t, "admin");
+    let on_members: Vec<Value> = stack::statements(&t, &params, &f)
+        .into_iter()
+        .filter(|st| stack::resources_of(&t, &params, st) == ["MembersTable.Arn"])
+        .collect();
+    assert!(!on_members.is_empty());
+    let attrs = |st: &Value| -> BTreeSet<String> {
+        st["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("admin may touch any attribute: {st:?}"))
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for st in &on_members {
+        let acts = actions(st);
+        assert!(!attrs(st).contains("passwordHash"), "{acts:?}");
+        if acts.contains(&"dynamodb:GetItem") {
+            assert_eq!(acts, ["dynamodb:GetItem"]);
+            let identity: BTreeSet<String> = shared::member::operator::IDENTITY_ATTRIBUTES
+                .iter()
+                .map(|a| a.to_string())
+                .collect();
+            assert_eq!(attrs(st), identity, "the identity the code reads");
+            assert_eq!(
+                st["Condition"]["StringEqualsIfExists"]["dynamodb:Select"],
+                "SPECIFIC_ATTRIBUTES"
+            );
+        } else {
+            for a in shared::member::operator::STATUS_ATTRIBUTES {
+                assert!(attrs(st).contains(*a), "{a}");
+            }
+            let returns = &st["Condition"]["StringEqualsIfExists"]["dynamodb:ReturnValues"];
+            let returns: Vec<&str> = returns
+                .as_sequence()
+                .expect("admin's writes may return the whole item")
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(returns, ["NONE", "UPDATED_NEW"]);
+        }
+    }
+    assert!(
+        !on_members
+            .iter()
+            .any(|st| actions(st).contains(&"dynamodb:Scan"))
+    );
+}
+
 /// The settings a function reads that the others do not, so it alone is given them.
-const OWN_SETTINGS: [(&str, &[&str]); 3] = [
+const OWN_SETTINGS: [(&str, &[&str]); 6] = [
     (
         "login",
         &[
@@ -667,6 +771,12 @@ const OWN_SETTINGS: [(&str, &[&str]); 3] = [
             "SIGN_ON_REQUIRED_PROFILE_FIELDS",
             "MAX_SESSIONS_PER_MEMBER",
         ],
+    ),
+    ("sessions", &["SESSION_TOUCH_INTERVAL_SECONDS"]),
+    ("change-password", &["SESSION_TOUCH_INTERVAL_SECONDS"]),
+    (
+        "admin",
+        &["ADMIN_ALLOWED_PRINCIPALS", "ADMIN_API_KEY_HASHES"],
     ),
 ];
 

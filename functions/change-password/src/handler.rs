@@ -2,9 +2,11 @@
 //!
 //! Three sequential stages of DynamoDB requests besides the argon2 work, and a fourth to revoke:
 //! 1. the caller's session, from `Authorization: Bearer` (session token or access token) or the
-//!    `__Host-session` cookie (`shared::auth`). No live session → 401 `UNAUTHENTICATED`. A
-//!    cookie-authenticated call must declare `Content-Type: application/json`, which a
-//!    cross-site form cannot send without a CORS preflight (DESIGN §7.5) → else 415.
+//!    `__Host-session` cookie (`shared::auth::caller`, shared with the sessions function; it
+//!    also records the session as used, at most once per `SESSION_TOUCH_INTERVAL_SECONDS`).
+//!    No live session → 401 `UNAUTHENTICATED`. A cookie-authenticated call must declare
+//!    `Content-Type: application/json`, which a cross-site form cannot send without a CORS
+//!    preflight (DESIGN §7.5) → else 415.
 //! 2. at once: the conditional count of this attempt against the member's counter
 //!    (`CHANGE_PASSWORD_MAX_ATTEMPTS` per `LOGIN_FAILURE_WINDOW_SECONDS`, then 429 `THROTTLED`,
 //!    before any argon2 work), the member read, and — for `revokeOtherSessions` — the list of
@@ -29,7 +31,8 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use shared::app::App;
-use shared::auth::{self, Credential, Presented, SignedIn};
+use shared::auth::SignedIn;
+use shared::auth::caller::{self, Intent};
 use shared::error::{ApiError, FieldViolation, rule};
 use shared::http;
 use shared::lockout::{self, Attempt};
@@ -59,18 +62,9 @@ pub async fn change_password(
 ) -> Result<Response<Body>, ApiError> {
     http::check_size(req).inspect_err(|_| audit(EVENT, "invalid_request", None, ip))?;
 
-    // Stage 1: who is calling.
-    let Some(SignedIn { session, via }) =
-        auth::authenticate(app, &Presented::from_request(req)).await?
-    else {
-        audit(EVENT, "unauthenticated", None, ip);
-        return Err(ApiError::unauthenticated());
-    };
+    // Stage 1: who is calling (the one way every member endpoint finds it, `auth::caller`).
+    let SignedIn { session, .. } = caller::signed_in(app, req, Intent::Change, EVENT, ip).await?;
     let member_id = session.member_id.as_str();
-    if via == Credential::Cookie && !http::is_json(req) {
-        audit(EVENT, "cookie_without_json", Some(member_id), ip);
-        return Err(ApiError::unsupported_media_type());
-    }
     let change = parse(req, app.config.password_max_length)
         .inspect_err(|_| audit(EVENT, "invalid_request", Some(member_id), ip))?;
     let now = app.clock.now_ms();

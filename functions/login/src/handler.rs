@@ -25,6 +25,7 @@ use shared::error::ApiError;
 use shared::http;
 use shared::lockout::{self, Attempt, DEVICE_COOKIE};
 use shared::member::{Member, Status};
+use shared::session::Device;
 use shared::telemetry::audit;
 
 mod request;
@@ -210,6 +211,7 @@ pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
                 .sessions
                 .create_capped(
                     &member,
+                    &Device::from_request(req),
                     now,
                     app.config.session_ttl_seconds,
                     app.config.max_sessions_per_member,

@@ -26,7 +26,7 @@ use shared::http;
 use shared::lockout::{self, Attempt};
 use shared::member::{CreateError, Member, Status};
 use shared::password::policy::PasswordPolicy;
-use shared::session::NewSession;
+use shared::session::{Device, NewSession};
 use shared::telemetry::audit;
 
 mod request;
@@ -76,9 +76,10 @@ pub async fn register(app: &App, req: &Request, ip: &str) -> Result<Response<Bod
 
     // Stage 2: the member, if the email is new, and its session, at once.
     let ttl = app.config.session_ttl_seconds;
+    let device = Device::from_request(req);
     let (created, session) = tokio::join!(
         app.members.create(&member),
-        app.sessions.create(&member, now, ttl),
+        app.sessions.create_on(&member, &device, now, ttl),
     );
     if let Err(refusal) = created {
         discard(app, session, now).await;
@@ -95,7 +96,7 @@ pub async fn register(app: &App, req: &Request, ip: &str) -> Result<Response<Bod
         // The member exists now; without a session the caller could only log in, so try once more.
         Err(e) => {
             tracing::warn!(event = "register_session_retry", error = %e);
-            app.sessions.create(&member, now, ttl).await?
+            app.sessions.create_on(&member, &device, now, ttl).await?
         }
     };
     audit("register", "success", Some(&member.member_id), ip);

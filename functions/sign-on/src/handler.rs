@@ -32,7 +32,7 @@ use shared::email::{Email, LoginId};
 use shared::error::{ApiError, FieldViolation, rule};
 use shared::http;
 use shared::member::{CreateError, Member, Merge, ProfilePatch, Status};
-use shared::session::NewSession;
+use shared::session::{Device, NewSession};
 
 use shared::auth::trusted::{self, Allowed, Refusal, TrustedServer};
 use shared::config::ConfigError;
@@ -164,12 +164,20 @@ pub async fn sign_on(app: &App, req: &Request, ip: &str) -> Result<Response<Body
         Ok(()) => {
             let session = app
                 .sessions
-                .create(&member, now, app.config.session_ttl_seconds)
+                .create_on(
+                    &member,
+                    &Device::from_request(req),
+                    now,
+                    app.config.session_ttl_seconds,
+                )
                 .await?;
             audit.log("created", Some(&member.member_id));
             Ok(respond(&member, &session, true))
         }
-        Err(CreateError::Exists(current)) => existing(app, *current, &input, now, &audit).await,
+        Err(CreateError::Exists(current)) => {
+            let device = Device::from_request(req);
+            existing(app, *current, &input, &device, now, &audit).await
+        }
         Err(CreateError::Store(e)) => Err(e.into()),
     }
 }
@@ -181,6 +189,7 @@ async fn existing(
     app: &App,
     current: Member,
     input: &SignOn,
+    device: &Device,
     now: Millis,
     audit: &Audit<'_>,
 ) -> Result<Response<Body>, ApiError> {
@@ -190,7 +199,7 @@ async fn existing(
     let verify_email = input.verify_email && !current.email_verified;
     if input.patch.is_empty() && !verify_email {
         let (session, fresh) = tokio::join!(
-            app.sessions.create_capped(&current, now, ttl, cap),
+            app.sessions.create_capped(&current, device, now, ttl, cap),
             app.members.get(&current.email_key),
         );
         let session = session?;
@@ -222,7 +231,7 @@ async fn existing(
     let (merged, session, others) = tokio::join!(
         app.members
             .merge_profile(&current.email_key, &input.patch, verify_email, now),
-        app.sessions.create_capped(&current, now, ttl, cap),
+        app.sessions.create_capped(&current, device, now, ttl, cap),
         others,
     );
     if let Ok(Merge::Merged(member)) = &merged {

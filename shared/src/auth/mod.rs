@@ -9,6 +9,9 @@
 //! - a trusted server (sign-on, and the operators' routes), by an IAM principal or an API key:
 //!   `trusted`.
 //!
+//! `caller` is the one way a member's own endpoints (change password, its sessions) find the
+//! caller's session and refuse a request without one.
+//!
 //! Credentials are read from the request once, at the edge (`Presented::from_request`), and
 //! handed on; nothing past this module looks at the headers again.
 
@@ -20,6 +23,7 @@ use crate::error::StoreError;
 use crate::http;
 use crate::session::{Session, SessionToken};
 
+pub mod caller;
 pub mod trusted;
 
 /// How the caller proved who they are. Cookie-authenticated state changes must also carry

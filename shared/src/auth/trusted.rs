@@ -12,6 +12,8 @@
 //! Fails closed: a request with no IAM principal is refused unless it carries a configured key,
 //! so with neither an IAM authorizer nor any key hash configured, every call is 401. A request
 //! with an IAM principal is judged by the principal alone; an API key beside it is ignored.
+//! The operators' routes (`identify_operator`, with `ADMIN_ALLOWED_PRINCIPALS` and
+//! `ADMIN_API_KEY_HASHES`) fail closed on principals too: an empty list admits none.
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -79,6 +81,17 @@ pub fn identify(allowed: Allowed<'_>, req: &Request) -> Result<TrustedServer, Re
         .ok_or(Refusal::Unauthenticated)
 }
 
+/// `identify` for the operators' routes (DESIGN §3.12), where both ways fail closed: an IAM
+/// principal is admitted only when it is in `allowed.principals` — an empty list admits no
+/// principal at all (401, as for a caller with no credential) — and an API key only when its
+/// hash is configured. With neither configured, every call is 401.
+pub fn identify_operator(allowed: Allowed<'_>, req: &Request) -> Result<TrustedServer, Refusal> {
+    if iam_principal(req).is_some() && allowed.principals.is_empty() {
+        return Err(Refusal::Unauthenticated);
+    }
+    identify(allowed, req)
+}
+
 /// The fingerprint (first 12 hex of its SHA-256) of the `Authorization: Bearer` key, if its
 /// hash is one of `hashes`. Every configured hash is compared, whatever matched before: no
 /// early exit, so timing tells nothing about which entry matched.
@@ -137,6 +150,9 @@ pub fn principal_matches(entry: &str, arn: &str) -> bool {
 pub fn mint_api_key() -> (String, String) {
     mint_key(KEY_PREFIX)
 }
+
+/// The prefix of minted operator (admin) API keys.
+pub const ADMIN_KEY_PREFIX: &str = "adk_";
 
 /// A new API key with `prefix` (which only tells a reader what the key is for) and its hash.
 pub fn mint_key(prefix: &str) -> (String, String) {

@@ -99,7 +99,7 @@ impl SignOnConfig {
 }
 
 /// `arn:<partition>:iam::<account>:user/…|role/…` or `arn:<partition>:sts::<account>:assumed-role/…`.
-fn is_principal_arn(arn: &str) -> bool {
+pub(super) fn is_principal_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let [scheme, partition, service, region, account, resource] = parts[..] else {
         return false;

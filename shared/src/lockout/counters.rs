@@ -241,6 +241,15 @@ impl Counters {
         written(result, "UpdateItem refund counter").map(drop)
     }
 
+    /// Deletes the counters at `keys`, whatever they hold (a member's erasure). Safe to repeat.
+    pub async fn erase(&self, keys: &[String]) -> Result<(), StoreError> {
+        let deletions = keys.iter().map(|k| self.delete(k).send());
+        for result in futures::future::join_all(deletions).await {
+            result.map_err(|e| StoreError::new("DeleteItem counter", e))?;
+        }
+        Ok(())
+    }
+
     /// The counter as stored (strongly consistent), for tests and operators.
     pub async fn get(&self, key: &str) -> Result<Option<CounterState>, StoreError> {
         let item = get_consistent(

@@ -262,5 +262,17 @@ pub fn member_key(kind: &str, member_id: &str) -> String {
     format!("{kind}#member#{member_id}")
 }
 
+/// Every counter keyed by one member or by its email, for the member's erasure (DESIGN
+/// §3.12): the email's login failures and verification ceiling, the member's change-password
+/// attempts. A new per-email or per-member counter belongs here too. (Per-IP and per-device
+/// counters hold neither the email nor the member id, and age out on their own.)
+pub fn member_counter_keys(email: &str, member_id: &str) -> Vec<String> {
+    vec![
+        email_key("login", email),
+        verifications_key(email),
+        member_key("chpw", member_id),
+    ]
+}
+
 #[cfg(test)]
 mod tests;

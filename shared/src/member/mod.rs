@@ -4,7 +4,8 @@
 //! `GetItem`, and creation is a `PutItem` conditional on the key being new: one email, one
 //! member, by construction. Security reads are strongly consistent. Every write of the table
 //! is here: `credentials` the password hash a member changes, `profile` the profile (its
-//! types, its validation and the merge sign-on applies).
+//! types, its validation and the merge sign-on applies), `operator` what an operator reads
+//! and writes (never the password hash).
 
 use std::collections::HashMap;
 
@@ -19,6 +20,7 @@ use crate::dynamo::{Conditional, get_consistent, s, written};
 use crate::error::StoreError;
 
 mod credentials;
+pub mod operator;
 pub mod profile;
 pub use credentials::PasswordChange;
 pub use profile::{CustomField, IdentityProfile, Merge, PROFILE_FIELDS, Phone, ProfilePatch};

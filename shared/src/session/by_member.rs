@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use futures::StreamExt;
 
-use super::{NewSession, Session, Sessions};
+use super::{Device, NewSession, Session, Sessions};
 use crate::clock::Millis;
 use crate::dynamo::s;
 use crate::error::StoreError;
@@ -52,19 +52,20 @@ impl Sessions {
         }
     }
 
-    /// `create`, within `MAX_SESSIONS_PER_MEMBER`: the member's sessions are listed beside the
-    /// write (no round trip added); only when they reach `cap` are the items read and the
+    /// `create_on`, within `MAX_SESSIONS_PER_MEMBER`: the member's sessions are listed beside
+    /// the write (no round trip added); only when they reach `cap` are the items read and the
     /// oldest live ones revoked, so the new session makes at most `cap`. The index lags a
     /// moment, so logins racing each other may briefly hold a few more; the next one trims.
     pub async fn create_capped(
         &self,
         member: &Member,
+        device: &Device,
         now: Millis,
         ttl_seconds: i64,
         cap: u32,
     ) -> Result<NewSession, StoreError> {
         let (created, listed) = tokio::join!(
-            self.create(member, now, ttl_seconds),
+            self.create_on(member, device, now, ttl_seconds),
             self.ids_of_member(&member.member_id)
         );
         let created = created?;
@@ -105,7 +106,7 @@ impl Sessions {
     }
 
     /// The session items of `ids`, strongly consistent, in batches.
-    async fn get_many(&self, ids: &[String]) -> Result<Vec<Session>, StoreError> {
+    pub(super) async fn get_many(&self, ids: &[String]) -> Result<Vec<Session>, StoreError> {
         let mut sessions = vec![];
         for chunk in ids.chunks(BATCH_GET_MAX) {
             let mut keys: Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> = chunk
@@ -174,5 +175,23 @@ impl Sessions {
             }
         }
         Ok(revoked)
+    }
+
+    /// Deletes every session item of `member_id` (live or not, with its refresh family): an
+    /// erasure, not a revocation. Returns how many items were deleted; safe to repeat.
+    pub async fn erase_member(&self, member_id: &str) -> Result<usize, StoreError> {
+        let ids = self.ids_of_member(member_id).await?;
+        let mut deletions = vec![];
+        for id in &ids {
+            deletions.push(self.delete(id).send());
+        }
+        let results: Vec<_> = futures::stream::iter(deletions)
+            .buffer_unordered(REVOKE_CONCURRENCY)
+            .collect()
+            .await;
+        for r in results {
+            r.map_err(|e| StoreError::new("DeleteItem session", e))?;
+        }
+        Ok(ids.len())
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! Every read and write of the sessions table is in this module: `by_member` a member's
 //! sessions as a set, `refresh` the refresh family that lives in the session item, `garbage`
-//! the dead sessions session-cleanup deletes.
+//! the dead sessions session-cleanup deletes, `listing` a member's sessions as the member (and
+//! an operator) sees them. `device` is what a session records of where it was created.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
@@ -22,9 +23,12 @@ use crate::member::Member;
 use crate::secret::{Bearer, random_b64};
 
 mod by_member;
+pub mod device;
 mod garbage;
+pub mod listing;
 pub mod refresh;
 pub use by_member::REVOKE_CONCURRENCY;
+pub use device::Device;
 pub use garbage::REFRESH_ATTRIBUTE;
 pub use refresh::{Grant, Issue, REFRESH_PREFIX, RefreshToken, Rotation};
 
@@ -71,11 +75,26 @@ pub struct Session {
     pub gc_at: Millis,
     /// Epoch seconds, for DynamoDB TTL (a backstop only).
     pub ttl: i64,
+    /// When the session was last used (DESIGN §3.11): set by token exchange and refresh, and
+    /// by the member's own calls at most once per `SESSION_TOUCH_INTERVAL_SECONDS` (`touch`).
+    /// `None`: not used since it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<Millis>,
+    /// Where the session was created from (`Device`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 impl Session {
     pub fn is_live(&self, now: Millis) -> bool {
         !self.revoked && now < self.expires_at
+    }
+
+    /// When the session was last used: its creation, if nothing has used it since.
+    pub fn last_used(&self) -> Millis {
+        self.last_used_at.unwrap_or(self.created_at)
     }
 }
 
@@ -138,11 +157,25 @@ impl Sessions {
             .key("sessionId", s(key))
     }
 
-    /// Mints a token and stores a session for `member` that lives `ttl_seconds`. The session
-    /// id begins with the member id (see `member_of`).
+    /// `create_on` for a session whose device is unknown (tools, benchmarks, test seeding).
     pub async fn create(
         &self,
         member: &Member,
+        now: Millis,
+        ttl_seconds: i64,
+    ) -> Result<NewSession, StoreError> {
+        self.create_on(member, &Device::default(), now, ttl_seconds)
+            .await
+    }
+
+    /// Mints a token and stores a session for `member` that lives `ttl_seconds`, recording
+    /// the `device` it was created from. The one place sessions are created: login, register
+    /// and sign-on all come here (through `create_capped` where the cap applies). The session
+    /// id begins with the member id (see `member_of`).
+    pub async fn create_on(
+        &self,
+        member: &Member,
+        device: &Device,
         now: Millis,
         ttl_seconds: i64,
     ) -> Result<NewSession, StoreError> {
@@ -159,6 +192,9 @@ impl Sessions {
             gc_bucket: hour_bucket(expires_at),
             gc_at: expires_at,
             ttl: expires_at.div_euclid(1000) + 86_400,
+            last_used_at: None,
+            client_ip: device.client_ip.clone(),
+            user_agent: device.user_agent.clone(),
         };
         let item =
             serde_dynamo::to_item(&session).map_err(|e| StoreError::new("encode session", e))?;
@@ -226,5 +262,61 @@ impl Sessions {
             written(result, "UpdateItem revoke session")?,
             Conditional::Done(_)
         ))
+    }
+
+    /// `revoke`, only if the session belongs to `member_id`: one conditional write, and a
+    /// session of another member is refused exactly as one that does not exist (DESIGN §3.11).
+    /// Returns whether a live session was revoked.
+    pub async fn revoke_owned(
+        &self,
+        session_id: &str,
+        member_id: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let result = self
+            .update(session_id)
+            .update_expression("SET revoked = :t, gcBucket = :b, gcAt = :now")
+            .condition_expression("memberId = :m AND revoked = :f AND expiresAt > :now")
+            .expression_attribute_values(":m", s(member_id))
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .expression_attribute_values(":b", s(hour_bucket(now)))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        Ok(matches!(
+            written(result, "UpdateItem revoke own session")?,
+            Conditional::Done(_)
+        ))
+    }
+
+    /// Records that `session` was used now, unless it was recorded less than `interval_ms`
+    /// ago: reads stay reads, and a session in steady use costs one write per interval. The
+    /// write is conditional on the stored time being stale too, so callers racing each other
+    /// write once. Returns the session as it now stands.
+    pub async fn touch(
+        &self,
+        mut session: Session,
+        now: Millis,
+        interval_ms: i64,
+    ) -> Result<Session, StoreError> {
+        if now - session.last_used() < interval_ms.max(1) {
+            return Ok(session);
+        }
+        let result = self
+            .update(&session.session_id)
+            .update_expression("SET lastUsedAt = :now")
+            .condition_expression(
+                "attribute_exists(sessionId) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :stale)",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":stale", n(now - interval_ms.max(1)))
+            .send()
+            .await;
+        if let Conditional::Done(_) = written(result, "UpdateItem touch session")? {
+            session.last_used_at = Some(now);
+        }
+        Ok(session)
     }
 }

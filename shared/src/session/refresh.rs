@@ -12,6 +12,7 @@
 //! ends every refresh token of it and the session token too. A token that was never issued,
 //! or was replaced by a later exchange without being used, is merely refused. Refresh needs a
 //! live session, so logout, revocation and expiry of the session end its refresh tokens.
+//! Both writes also record the session's `lastUsedAt` (DESIGN §3.11), at no extra request.
 //!
 //! Every family is bound to a client: the `client_id` given at exchange, else
 //! `DEFAULT_CLIENT_ID` (RFC 9068 makes the claim required). A refresh that names another
@@ -193,7 +194,7 @@ impl Sessions {
         // A new family forgets the previous one's reuse seal along with its current token.
         let set = "SET refreshHash = :rh, \
                    refreshGeneration = if_not_exists(refreshGeneration, :zero) + :one, \
-                   refreshExpiresAt = :rexp, refreshClientId = :cid \
+                   refreshExpiresAt = :rexp, refreshClientId = :cid, lastUsedAt = :now \
                    REMOVE refreshPrevHash, refreshRotatedAt, refreshNextSealed";
         let req = self
             .update(token.session_id())
@@ -245,7 +246,8 @@ impl Sessions {
             let update = if new_epoch {
                 format!(
                     "SET refreshHash = :next, refreshGeneration = refreshGeneration + :one, \
-                     refreshExpiresAt = :rexp, {USED_PREV} = {USED}, {USED} = :hset{seal_set}"
+                     refreshExpiresAt = :rexp, lastUsedAt = :now, {USED_PREV} = {USED}, \
+                     {USED} = :hset{seal_set}"
                 )
             } else {
                 condition.push_str(&format!(
@@ -253,7 +255,7 @@ impl Sessions {
                 ));
                 format!(
                     "SET refreshHash = :next, refreshGeneration = refreshGeneration + :one, \
-                     refreshExpiresAt = :rexp{seal_set} ADD {USED} :hset"
+                     refreshExpiresAt = :rexp, lastUsedAt = :now{seal_set} ADD {USED} :hset"
                 )
             };
             let mut req = self

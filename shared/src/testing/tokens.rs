@@ -25,6 +25,19 @@ impl TestApp {
             .await
     }
 
+    /// A new session of `member` created from `device` (as login records it), with the
+    /// configured lifetime. The request log is reset.
+    pub async fn session_from(
+        &self,
+        member: &Member,
+        device: &crate::session::Device,
+    ) -> NewSession {
+        let now = self.app.clock.now_ms();
+        let ttl = self.app.config.session_ttl_seconds;
+        self.store(self.app.sessions.create_on(member, device, now, ttl))
+            .await
+    }
+
     /// Revokes a session at the app clock's now, as logout does; whether it was live. The
     /// request log is reset.
     pub async fn revoke_session(&self, session_id: &str) -> bool {

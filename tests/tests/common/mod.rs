@@ -67,3 +67,40 @@ pub async fn refresh(t: &TestApp, refresh_token: &str) -> Answer {
     )
     .await
 }
+
+/// The operator key every cross-flow admin app accepts (a test value).
+pub const ADMIN_KEY: &str = "adk_cross-flow-test-key-0123456789abcdefghijklmnopqrstuvwx";
+
+/// An app whose operators' routes accept `ADMIN_KEY`.
+pub async fn admin_app() -> TestApp {
+    let hash = shared::secret::sha256_hex(ADMIN_KEY.as_bytes());
+    shared::testing::app_with(&[("ADMIN_API_KEY_HASHES", &hash)]).await
+}
+
+/// An operator's call (`/v2/admin/...`) with `ADMIN_KEY`.
+pub async fn admin(t: &TestApp, method: &str, path: &str) -> Answer {
+    let auth = format!("Bearer {ADMIN_KEY}");
+    let req = shared::testing::request(method, path, &[("authorization", &auth)], "", IP);
+    answer(admin::handler::handle(&t.app, req, "req-test".into()).await)
+}
+
+/// `GET /v2/sessions` with `Authorization: Bearer <credential>`.
+pub async fn my_sessions(t: &TestApp, credential: &str) -> Answer {
+    let auth = format!("Bearer {credential}");
+    let req = shared::testing::request("GET", "/v2/sessions", &[("authorization", &auth)], "", IP);
+    answer(sessions::handler::handle(&t.app, req, "req-test".into()).await)
+}
+
+/// `POST /v1/logout` (JSON) with `Authorization: Bearer <credential>`.
+pub async fn logout_by_token(t: &TestApp, credential: &str) -> Answer {
+    let req = Auth::Bearer(credential).post(
+        "/v1/logout",
+        &[
+            ("accept", "application/json"),
+            ("content-type", "application/json"),
+        ],
+        "{}",
+        IP,
+    );
+    answer(logout::handler::handle(&t.app, req, "req-test".into()).await)
+}

@@ -69,7 +69,8 @@ async fn a_member_blocked_between_the_two_round_trips_is_refused_and_its_new_ses
         verify_email: false,
     };
     let now = t.app.clock.now_ms();
-    let err = crate::handler::existing(&t.app, active, &input, now, &audit)
+    let device = shared::session::Device::default();
+    let err = crate::handler::existing(&t.app, active, &input, &device, now, &audit)
         .await
         .unwrap_err();
     assert_eq!(err.status(), 403);

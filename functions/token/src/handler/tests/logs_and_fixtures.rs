@@ -85,6 +85,9 @@ async fn fixture_session(t: &TestApp, session_token: &str, refresh_token: &str) 
         gc_bucket: shared::clock::hour_bucket(now + 3_600_000),
         gc_at: now + 3_600_000,
         ttl: now / 1000 + 7200,
+        last_used_at: None,
+        client_ip: None,
+        user_agent: None,
     };
     let mut item: std::collections::HashMap<_, _> = serde_dynamo::to_item(&session).unwrap();
     let refresh_secret = refresh_token.split_once('.').unwrap().1;

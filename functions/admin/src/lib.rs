@@ -1,0 +1,3 @@
+//! The admin function as a library, so its binary and its tests share one handler.
+
+pub mod handler;

@@ -1,0 +1,6 @@
+//! /v2/admin/...: the app is built once, then every request is served by `handler::handle`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::http::run_checked(admin::handler::check, admin::handler::handle).await
+}

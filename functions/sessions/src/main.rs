@@ -1,0 +1,8 @@
+//! GET /v2/sessions and POST /v2/sessions/revoke: the app is built once (with the token keys
+//! when configured, since an access token is one of the credentials it accepts), then every
+//! request is served by `handler::handle`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::http::run(sessions::handler::handle).await
+}

@@ -36,12 +36,13 @@ impl App {
     /// The production wiring: configuration and AWS settings from the environment; a secret
     /// setting given as a Secrets Manager ARN is read once, here, and parsed as if set.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let source = crate::config::resolve_secrets(&crate::config::Env).await?;
+        let sdk = dynamo::sdk_config().await;
+        let source = crate::config::resolve_secrets(&crate::config::Env, &sdk).await?;
         let config = Config::from_source(&source)?;
         let requests = RequestLog::default();
-        let client = dynamo::client_from_env(requests.clone()).await;
+        let client = dynamo::client(&sdk, requests.clone());
         let app = Self::new(config, client, requests, Clock::system())?;
-        Ok(match Tokens::from_env().await? {
+        Ok(match Tokens::from_env(&sdk).await? {
             Some(tokens) => app.with_tokens(tokens),
             None => app,
         })

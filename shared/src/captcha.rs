@@ -49,7 +49,9 @@ pub fn first_token(tokens: &[CaptchaToken]) -> Option<&str> {
 #[derive(Clone, Debug)]
 pub struct Verifier {
     config: CaptchaConfig,
-    http: reqwest::Client,
+    /// Built on the first verification: its TLS setup (roots, provider) is no part of the
+    /// cold start of a function that may never ask a provider (issue 13).
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 #[derive(Deserialize)]
@@ -87,12 +89,20 @@ impl SiteVerify {
 
 impl Verifier {
     pub fn new(config: CaptchaConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(3))
-            .connect_timeout(Duration::from_secs(2))
-            .build()
-            .unwrap_or_default();
-        Self { config, http }
+        Self {
+            config,
+            http: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(3))
+                .connect_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap_or_default()
+        })
     }
 
     /// Whether a provider is configured at all (with `none`, CAPTCHA is never required).
@@ -114,7 +124,7 @@ impl Verifier {
             form.push(("remoteip", remote_ip));
         }
         let resp = self
-            .http
+            .http()
             .post(&self.config.verify_url)
             .form(&form)
             .send()

@@ -39,12 +39,23 @@ fn timeouts() -> TimeoutConfig {
 /// The client as Lambda builds it: region, credentials and endpoint from the environment
 /// (`AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local in development).
 pub async fn client_from_env(log: RequestLog) -> Client {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+    client(&sdk_config().await, log)
+}
+
+/// The AWS settings every client of a function shares — region and credentials from the
+/// environment, the service's timeouts and retries — loaded once at init (issue 13: one load,
+/// not one per client).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts())
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .load()
-        .await;
-    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .await
+}
+
+/// The DynamoDB client on `sdk`, its requests recorded in `log`.
+pub fn client(sdk: &aws_config::SdkConfig, log: RequestLog) -> Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
         .interceptor(log)
         .build();
     Client::from_conf(conf)

@@ -127,13 +127,30 @@ fn argon2(cost: Argon2Cost) -> Result<Argon2<'static>, argon2::Error> {
 }
 
 impl Hasher {
-    /// Builds the hasher; this hashes one random password to make the dummy hash.
+    /// Builds the hasher without hashing anything: the dummy hash that unknown members are
+    /// verified against is a PHC string of exactly the configured cost, with a random salt and
+    /// a random output. Verifying against it runs one full argon2id of that cost (the output
+    /// is compared only after it is computed), and no password has that output, so it never
+    /// matches. It is made from 48 random bytes, not by hashing a password at init, which
+    /// cost every cold start one argon2 run and its memory (DESIGN §7.2, issue 13).
     pub fn new(cost: Argon2Cost) -> Result<Self, argon2::Error> {
-        let dummy_password = crate::secret::random_b64(24);
-        let dummy = argon2(cost)?
-            .hash_password(dummy_password.as_bytes())
-            .map_err(|_| argon2::Error::OutputTooShort)?
-            .to_string();
+        let params = argon2(cost)?.params().clone();
+        let b64 = |n| {
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD_NO_PAD,
+                crate::secret::random_bytes(n),
+            )
+        };
+        let dummy = format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost(),
+            b64(16),
+            b64(params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)),
+        );
+        // The verifier must read it exactly as it reads a stored hash.
+        PasswordHash::new(&dummy).map_err(|_| argon2::Error::OutputTooShort)?;
         Ok(Self {
             cost,
             dummy: dummy.into(),
@@ -296,6 +313,37 @@ mod tests {
         assert!(h.verify(&p, Some(&stored)).await.matches);
         assert!(!h.verify(&p, Some("not a phc string")).await.matches);
         assert_eq!(h.verifications(), 4);
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_costs_what_a_stored_hash_of_the_configured_cost_costs() {
+        let cost = Argon2Cost {
+            memory_kib: 256,
+            iterations: 3,
+            parallelism: 2,
+        };
+        let h = Hasher::new(cost).unwrap();
+        let stored = h
+            .hash(&Password::parse("a long enough secret", "p", 128).unwrap())
+            .await
+            .unwrap();
+        // Same algorithm, version, parameters, salt and output lengths as a real hash: the
+        // verifier runs the same argon2 for an unknown member as for a wrong password.
+        let (dummy, real) = (
+            PasswordHash::new(&h.dummy).unwrap(),
+            PasswordHash::new(&stored).unwrap(),
+        );
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(
+            Params::try_from(&dummy).unwrap(),
+            Params::try_from(&real).unwrap()
+        );
+        assert!(!stale(&dummy, cost));
+        assert_eq!(dummy.salt.map(|s| s.len()), real.salt.map(|s| s.len()));
+        assert_eq!(dummy.hash.map(|o| o.len()), real.hash.map(|o| o.len()));
+        // Random, not a constant an attacker could precompute against.
+        assert_ne!(Hasher::new(cost).unwrap().dummy, h.dummy);
     }
 
     #[tokio::test]

@@ -15,11 +15,16 @@ use subtle::ConstantTimeEq;
 /// Bytes of entropy in every bearer secret (256 bits).
 pub const SECRET_BYTES: usize = 32;
 
-/// Random bytes, base64url without padding.
-pub fn random_b64(bytes: usize) -> String {
+/// Random bytes from the OS CSPRNG.
+pub fn random_bytes(bytes: usize) -> Vec<u8> {
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
+    buf
+}
+
+/// Random bytes, base64url without padding.
+pub fn random_b64(bytes: usize) -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes(bytes))
 }
 
 /// Lower-case hex SHA-256, the only form in which secrets are stored.

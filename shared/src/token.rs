@@ -115,7 +115,7 @@ impl Tokens {
     /// The production wiring: `None` when neither `SIGNING_KEY` nor `SIGNING_KEY_SECRET_ARN`
     /// is set (the function then neither mints nor accepts access tokens). The secret is read
     /// once, here, at init.
-    pub async fn from_env() -> Result<Option<Self>, ConfigError> {
+    pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Option<Self>, ConfigError> {
         let pem = Env.get("SIGNING_KEY");
         let arn = Env.get("SIGNING_KEY_SECRET_ARN");
         let (pem, var) = match (pem, arn) {
@@ -129,7 +129,7 @@ impl Tokens {
             (Some(pem), None) => (pem, "SIGNING_KEY"),
             (None, Some(arn)) => {
                 let var = "SIGNING_KEY_SECRET_ARN";
-                (read_secret(var, arn.trim()).await?, var)
+                (read_secret(sdk, var, arn.trim()).await?, var)
             }
         };
         Self::new(TokenConfig::from_source(&Env)?, &pem, var).map(Some)

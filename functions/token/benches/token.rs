@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use shared::member::Status;
-use shared::testing::stats::{Sample, summary};
+use shared::testing::stats::{self, Sample};
 use shared::testing::{self, answer};
 use token::handler::{self, REFRESH_GRANT, TOKEN_EXCHANGE_GRANT, TOKEN_PATH};
 
@@ -17,7 +17,7 @@ const JWT_RUNS: u32 = 5000;
 const IP: &str = "192.0.2.1";
 
 fn report(name: &str, samples: &[Sample]) {
-    println!("token {name:<8} {}", summary(samples));
+    stats::report("token", name, samples);
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {

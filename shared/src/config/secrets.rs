@@ -43,10 +43,18 @@ impl std::fmt::Debug for WithSecrets<'_> {
 
 /// `base` with every secret whose ARN it sets read from Secrets Manager (one client, one read
 /// per secret).
-pub async fn resolve_secrets(base: &dyn Source) -> Result<WithSecrets<'_>, ConfigError> {
-    let client = tokio::sync::OnceCell::new();
+pub async fn resolve_secrets<'a>(
+    base: &'a dyn Source,
+    sdk: &aws_config::SdkConfig,
+) -> Result<WithSecrets<'a>, ConfigError> {
+    let client = std::sync::OnceLock::new();
     resolve_secrets_with(base, async |var, arn| {
-        read(client.get_or_init(secrets_manager).await, var, arn).await
+        read(
+            client.get_or_init(|| aws_sdk_secretsmanager::Client::new(sdk)),
+            var,
+            arn,
+        )
+        .await
     })
     .await
 }
@@ -82,13 +90,12 @@ pub async fn resolve_secrets_with<'a>(
 }
 
 /// The `SecretString` of the secret at `arn`; errors name `var`, the setting that gave the ARN.
-pub async fn read_secret(var: &'static str, arn: &str) -> Result<String, ConfigError> {
-    read(&secrets_manager().await, var, arn).await
-}
-
-async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_secretsmanager::Client::new(&sdk)
+pub async fn read_secret(
+    sdk: &aws_config::SdkConfig,
+    var: &'static str,
+    arn: &str,
+) -> Result<String, ConfigError> {
+    read(&aws_sdk_secretsmanager::Client::new(sdk), var, arn).await
 }
 
 async fn read(

@@ -89,7 +89,44 @@ pub async fn measure<F: Future>(app: &App, invocation: F) -> (F::Output, Sample)
 }
 
 /// Prints one scenario's report line: the flow, the scenario (padded, so that a benchmark's
-/// lines align) and the summary of its samples.
+/// lines align) and the summary of its samples; and, when `BENCH_RESULTS` names a file,
+/// appends the same figures to it as one JSON line (scripts/bench turns those into the flow
+/// table of BENCHMARKS.md).
 pub fn report(flow: &str, scenario: &str, samples: &[Sample]) {
     println!("{flow} {scenario:<22} {}", summary(samples));
+    if let Some(path) = std::env::var_os("BENCH_RESULTS") {
+        let line = record(flow, scenario, samples).to_string() + "\n";
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+        if let Err(e) = written {
+            eprintln!("BENCH_RESULTS {}: {e}", path.to_string_lossy());
+        }
+    }
+}
+
+/// One scenario's figures in microseconds, and its runs per number of sequential round trips.
+pub fn record(flow: &str, scenario: &str, samples: &[Sample]) -> serde_json::Value {
+    let col = |f: fn(&Sample) -> Duration| samples.iter().map(f).collect::<Vec<_>>();
+    let us = |d: Duration| d.as_micros() as u64;
+    let mut trips = BTreeMap::new();
+    for s in samples {
+        *trips
+            .entry(s.traffic.round_trips.to_string())
+            .or_insert(0u64) += 1;
+    }
+    serde_json::json!({
+        "flow": flow,
+        "scenario": scenario,
+        "runs": samples.len(),
+        "handler_us": us(median(col(|s| s.handler))),
+        "argon2_us": us(median(col(|s| s.argon2))),
+        "dynamodb_wait_us": us(median(col(|s| s.traffic.wait))),
+        "own_us": us(median(col(Sample::own))),
+        "own_p90_us": us(p90(col(Sample::own))),
+        "requests_max": samples.iter().map(|s| s.traffic.requests).max().unwrap_or(0),
+        "round_trips": trips,
+    })
 }

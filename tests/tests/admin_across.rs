@@ -147,16 +147,7 @@ async fn a_refresh_racing_a_block_happened_before_it_or_is_refused() {
             assert_eq!(a.status, 400, "round {round}: a refresh after the block");
             assert!(t.authenticates(access).await.is_none(), "round {round}");
         }
-        assert_eq!(
-            t.app
-                .members
-                .get(&m.email_key)
-                .await
-                .unwrap()
-                .unwrap()
-                .status,
-            Status::Blocked
-        );
+        assert_eq!(t.status_of(&m.email_key).await, Status::Blocked);
         assert!(t.authenticates(&session).await.is_none());
     }
 }

@@ -245,8 +245,17 @@ impl TestApp {
             .token
     }
 
-    /// Writes `member` as it is over the stored one (tests only: an unconditional PutItem, as
-    /// if another writer got there first).
+    /// The stored member's status (the member must exist).
+    pub async fn status_of(&self, email_key: &str) -> Status {
+        self.app
+            .members
+            .get(email_key)
+            .await
+            .expect("DynamoDB Local answers")
+            .expect("the member exists")
+            .status
+    }
+
     /// Erases the member item, as an operator (or a GDPR erasure) would.
     pub async fn delete_member(&self, email_key: &str) {
         self.client
@@ -261,6 +270,8 @@ impl TestApp {
             .expect("DynamoDB Local deletes the member");
     }
 
+    /// Writes `member` as it is over the stored one (tests only: an unconditional PutItem, as
+    /// if another writer got there first).
     pub async fn put_member(&self, member: &Member) {
         self.put(&self.tables.members, member).await;
     }

@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
+use lambda_http::Request;
 use serde_json::Value;
 
 use shared::http;
@@ -28,26 +27,8 @@ const PARAMETERS: &[(&str, &str)] = &[
     ("token_type_hint", "tokenTypeHint"),
 ];
 
-/// The request path without an API Gateway stage prefix (there is none on `$default`).
-pub(super) fn path(req: &Request) -> &str {
-    let path = req.uri().path();
-    let stage = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.as_deref(),
-        _ => None,
-    };
-    let path = match stage {
-        Some(stage) if stage != "$default" => path
-            .strip_prefix('/')
-            .and_then(|p| p.strip_prefix(stage))
-            .filter(|p| p.starts_with('/'))
-            .unwrap_or(path),
-        _ => path,
-    };
-    match path.trim_end_matches('/') {
-        "" => "/",
-        p => p,
-    }
-}
+/// The request path as a route names it (the one definition, shared by every function).
+pub(super) use shared::http::route_path as path;
 
 /// The request's parameters, by their RFC names; a parameter sent empty counts as absent.
 #[derive(Debug, Default)]
@@ -153,8 +134,9 @@ pub(super) fn parse_params(req: &Request) -> Result<Params, OAuthError> {
 
 #[cfg(test)]
 mod tests {
-    use lambda_http::Body;
     use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+    use lambda_http::{Body, RequestExt};
     use serde_json::json;
     use shared::testing;
 

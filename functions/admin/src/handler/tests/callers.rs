@@ -49,16 +49,7 @@ async fn without_a_configured_credential_every_route_is_401_and_nothing_is_read_
         "refused before any request"
     );
     assert_eq!(t.opening(&[&token]).await, [true]);
-    assert_eq!(
-        t.app
-            .members
-            .get(&m.email_key)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        Status::Active
-    );
+    assert_eq!(t.status_of(&m.email_key).await, Status::Active);
 }
 
 #[tokio::test]
@@ -99,16 +90,7 @@ async fn an_iam_principal_must_be_in_the_allowed_list() {
         .await;
         assert_eq!((a.status, a.code()), (403, "PERMISSION_DENIED"), "{arn}");
     }
-    assert_eq!(
-        t.app
-            .members
-            .get(&m.email_key)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        Status::Active
-    );
+    assert_eq!(t.status_of(&m.email_key).await, Status::Active);
     // Without the key configured, a key does not stand in for a principal.
     assert_eq!(
         send(&t, with_key("GET", &path, "", Some(KEY))).await.status,

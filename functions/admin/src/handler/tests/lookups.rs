@@ -93,16 +93,7 @@ async fn an_unknown_member_is_404_and_an_id_of_the_wrong_shape_costs_no_request(
         }
     }
     assert_eq!(t.app.requests.take().requests, 0);
-    assert_eq!(
-        t.app
-            .members
-            .get(&m.email_key)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        Status::Active
-    );
+    assert_eq!(t.status_of(&m.email_key).await, Status::Active);
 }
 
 #[tokio::test]

@@ -102,16 +102,7 @@ async fn bodies_that_are_not_json_or_not_what_the_route_takes_are_refused_and_ch
         );
     }
     assert_eq!(t.opening(&[&token]).await, [true]);
-    assert_eq!(
-        t.app
-            .members
-            .get(&m.email_key)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        Status::Active
-    );
+    assert_eq!(t.status_of(&m.email_key).await, Status::Active);
     // An empty JSON object, and unknown fields, are no body at all for block.
     let a = call(&t, "POST", &block, &json!({"reason": "fraud"}).to_string()).await;
     assert_eq!(

@@ -15,9 +15,6 @@
 //!
 //! There are no composition rules (NIST SP 800-63B §3.1.1.2).
 
-use std::collections::HashSet;
-use std::sync::LazyLock;
-
 use serde_json::json;
 
 use crate::config::Config;
@@ -35,17 +32,39 @@ pub const MIN_TOKEN_LEN: usize = 4;
 /// "closely matches" a personal token. 0.7 is the threshold Django's similarity check uses.
 pub const SIMILARITY_THRESHOLD: f64 = 0.7;
 
-static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../../data/common-passwords.txt")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect()
-});
+/// The bundled list's lines, trimmed, sorted and deduplicated by `build.rs`, one per line.
+static COMMON_SORTED: &str = include_str!(concat!(env!("OUT_DIR"), "/common-passwords.sorted"));
 
 /// Whether the bundled list holds this password (lower-cased and trimmed).
 pub fn is_on_common_list(password: &str) -> bool {
-    COMMON.contains(password.trim().to_lowercase().as_str())
+    has_line(COMMON_SORTED, password.trim().to_lowercase().as_str())
+}
+
+/// Whether `sorted` (lines in ascending order, separated by `\n`) has the line `wanted`: a
+/// binary search over the text itself, so the list costs nothing until it is read, and then
+/// about 15 line comparisons (no set is built, nothing allocated).
+fn has_line(sorted: &str, wanted: &str) -> bool {
+    let bytes = sorted.as_bytes();
+    // [lo, hi) holds whole lines: lo starts one, hi ends one (at its `\n` or the end).
+    let (mut lo, mut hi) = (0, bytes.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = bytes[lo..mid]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(lo, |i| lo + i + 1);
+        let end = bytes[start..hi]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(hi, |i| start + i);
+        match sorted[start..end].cmp(wanted) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => lo = end + 1,
+            std::cmp::Ordering::Greater if start == lo => return false,
+            std::cmp::Ordering::Greater => hi = start - 1,
+        }
+    }
+    false
 }
 
 /// The member's facts a password must not be built from.
@@ -221,3 +240,52 @@ pub fn similar_to(password: &str, personal: &PersonalInfo<'_>) -> Vec<&'static s
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod list_tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn the_sorted_list_answers_as_a_set_of_the_published_list_would() {
+        let published: HashSet<&str> = include_str!("../../data/common-passwords.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!(published.len() > 19_000, "{}", published.len());
+        for &word in &published {
+            assert!(has_line(COMMON_SORTED, word), "{word}");
+            // Near misses: one character more, fewer or changed, and what sorts around it.
+            for near in [
+                format!("{word}~"),
+                format!("!{word}"),
+                word.chars().skip(1).collect(),
+                format!("{word}\n"),
+            ] {
+                assert_eq!(
+                    has_line(COMMON_SORTED, &near),
+                    published.contains(near.as_str()),
+                    "{near:?}"
+                );
+            }
+        }
+        assert!(!has_line(COMMON_SORTED, ""));
+        assert!(is_on_common_list("  PassWord  "));
+    }
+
+    #[test]
+    fn the_search_holds_at_the_edges_of_tiny_lists() {
+        for list in ["", "b", "a\nb", "a\nb\nc", "aa\nab\nb\nbb\nc"] {
+            let lines: Vec<&str> = list.split('\n').filter(|l| !l.is_empty()).collect();
+            for probe in ["", "a", "aa", "ab", "b", "ba", "bb", "c", "d", "0"] {
+                assert_eq!(
+                    has_line(list, probe),
+                    lines.contains(&probe),
+                    "{list:?} {probe:?}"
+                );
+            }
+        }
+    }
+}

@@ -29,6 +29,8 @@ pub const FUNCTIONS: &[(&str, bool)] = &[
     ("token", false),
     ("change-password", true),
     ("logout", false),
+    ("sessions", false),
+    ("admin", false),
     ("session-cleanup", false),
 ];
 
@@ -104,6 +106,9 @@ fn run() -> Result<(), String> {
     let login_email = format!("cold-login-{nonce}@bench.example");
     let change_email = format!("cold-change-{nonce}@bench.example");
     let mut change_session = String::new();
+    // A member of its own for the device list: login's member gains a session per login,
+    // and MAX_SESSIONS_PER_MEMBER revokes the oldest.
+    let sessions_session;
     let mut logout_sessions = vec![];
     {
         let mut f = Function::start(&bin("register"), &env)?;
@@ -125,6 +130,8 @@ fn run() -> Result<(), String> {
     }
     {
         let mut f = Function::start(&bin("sign-on"), &env)?;
+        let email = format!("cold-sessions-{nonce}@bench.example");
+        sessions_session = token_of(&f.expect(&scenarios::sign_on(&email, "Sid"), 200)?)?;
         for i in 0..per_function {
             let email = format!("cold-logout-{i}-{nonce}@bench.example");
             logout_sessions.push(token_of(
@@ -167,6 +174,8 @@ fn run() -> Result<(), String> {
                     200,
                 ),
                 "logout" => (scenarios::logout(&logout_sessions[n - 1]), 200),
+                "sessions" => (scenarios::sessions(&sessions_session), 200),
+                "admin" => (scenarios::admin_find(&login_email), 200),
                 _ => (scenarios::scheduled(), 0),
             }
         };

@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 pub const PASSWORD: &str = "correct horse battery staple";
 /// The development sign-on key of dev.env and the README.
 const SIGN_ON_KEY: &str = "sok_dev-only-key-for-local-development-never-deploy";
+/// The development admin key of dev.env and the README.
+const ADMIN_KEY: &str = "adk_dev-only-key-for-local-development-never-deploy";
 
 /// An API Gateway HTTP API (payload 2.0) event.
 pub fn http(
@@ -106,6 +108,35 @@ pub fn logout(session_token: &str) -> String {
         Some(&json!({})),
         "198.51.100.10",
     )
+}
+
+/// A member's own device list.
+pub fn sessions(session_token: &str) -> String {
+    let bearer = format!("Bearer {session_token}");
+    http(
+        "GET",
+        "/v2/sessions",
+        &[("authorization", &bearer)],
+        None,
+        "198.51.100.11",
+    )
+}
+
+/// An operator's lookup of a member by email.
+pub fn admin_find(email: &str) -> String {
+    let bearer = format!("Bearer {ADMIN_KEY}");
+    let mut event: Value = serde_json::from_str(&http(
+        "GET",
+        "/v2/admin/members",
+        &[("authorization", &bearer)],
+        None,
+        "203.0.113.9",
+    ))
+    .unwrap_or_default();
+    let query = format!("email={}", email.replace('@', "%40"));
+    event["rawQueryString"] = query.into();
+    event["queryStringParameters"] = json!({ "email": email });
+    event.to_string()
 }
 
 pub fn scheduled() -> String {

@@ -108,7 +108,11 @@ pub(crate) fn key_hashes(
     Ok(hashes)
 }
 
-pub(crate) fn boolean(src: &dyn Source, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+pub(crate) fn boolean(
+    src: &dyn Source,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match src.get(var).as_deref().map(str::trim) {
         None => Ok(default),
         Some("true" | "1" | "yes") => Ok(true),

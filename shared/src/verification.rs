@@ -182,8 +182,8 @@ impl Verifications {
             gc_at: expires_at,
             ttl: expires_at.div_euclid(1000) + 86_400,
         };
-        let item = serde_dynamo::to_item(&item)
-            .map_err(|e| StoreError::new("encode verification", e))?;
+        let item =
+            serde_dynamo::to_item(&item).map_err(|e| StoreError::new("encode verification", e))?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -230,8 +230,8 @@ impl Verifications {
         let Some(item) = item else {
             return Ok(Checked::Dead);
         };
-        let st: StateItem = serde_dynamo::from_item(item)
-            .map_err(|e| StoreError::new("decode verification", e))?;
+        let st: StateItem =
+            serde_dynamo::from_item(item).map_err(|e| StoreError::new("decode verification", e))?;
         if now >= st.expires_at {
             return Ok(Checked::Dead);
         }
@@ -288,11 +288,10 @@ impl Verifications {
         )
         .await?;
         let Some(item) = item else { return Ok(None) };
-        let st: StateItem = serde_dynamo::from_item(item)
-            .map_err(|e| StoreError::new("decode verification", e))?;
-        let live = token.0.matches(&st.token_hash)
-            && now < st.expires_at
-            && st.attempts < max_attempts;
+        let st: StateItem =
+            serde_dynamo::from_item(item).map_err(|e| StoreError::new("decode verification", e))?;
+        let live =
+            token.0.matches(&st.token_hash) && now < st.expires_at && st.attempts < max_attempts;
         Ok(live.then(|| st.into()))
     }
 

@@ -575,7 +575,10 @@ fn each_function_may_write_only_its_own_counters() {
     let shared_keys = [
         (state.clone(), vec!["login", "register", "verify-email"]),
         (resends.clone(), vec!["login", "verify-email"]),
-        (lockout::email_key("login", email), vec!["login", "recovery"]),
+        (
+            lockout::email_key("login", email),
+            vec!["login", "recovery"],
+        ),
     ];
     let own: [(&str, Vec<String>); 6] = [
         (
@@ -589,7 +592,10 @@ fn each_function_may_write_only_its_own_counters() {
                 resends.clone(),
             ],
         ),
-        ("register", vec![lockout::ip_key("register", ip), state.clone()]),
+        (
+            "register",
+            vec![lockout::ip_key("register", ip), state.clone()],
+        ),
         ("change-password", vec![lockout::member_key("chpw", "m-1")]),
         ("session-cleanup", vec![CURSOR_KEY.to_owned()]),
         (
@@ -654,7 +660,11 @@ fn each_function_may_write_only_its_own_counters() {
                 .unwrap_or_else(|| panic!("{binary} may {acts:?} any counter"));
             // Recovery's statement for the login counter it clears: that key alone, deleted.
             if binary == "recovery" && scope.admits(&lockout::email_key("login", email)) {
-                assert_eq!(acts, ["dynamodb:DeleteItem"], "recovery may only clear a lock");
+                assert_eq!(
+                    acts,
+                    ["dynamodb:DeleteItem"],
+                    "recovery may only clear a lock"
+                );
                 continue;
             }
             let sharers = |k: &String| {

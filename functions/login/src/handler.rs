@@ -265,7 +265,9 @@ pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
                 ttl,
             )),
             // Past VERIFY_RESEND_MAX_PER_HOUR the mailbox is left alone; the state still stands.
-            _ => tracing::info!(event = "verification_code_not_mailed", member_id = %member.member_id),
+            _ => {
+                tracing::info!(event = "verification_code_not_mailed", member_id = %member.member_id)
+            }
         }
         Ok::<_, shared::error::StoreError>(Some(started.token))
     };
@@ -284,7 +286,13 @@ pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
     }
     let session = session?;
     let state_token = verification?;
-    let resp = respond(&member, session, state_token, ip, app.config.session_ttl_seconds)?;
+    let resp = respond(
+        &member,
+        session,
+        state_token,
+        ip,
+        app.config.session_ttl_seconds,
+    )?;
     Ok(match (&app.devices, member.status) {
         (Some(d), Status::Active) => http::with_header(
             resp,

@@ -25,7 +25,11 @@ async fn main() {
     for (name, known) in [("send-email known", true), ("send-email unknown", false)] {
         let mut samples = vec![];
         for (i, email) in emails.iter().enumerate() {
-            let email = if known { email.clone() } else { testing::unique_email("nobody") };
+            let email = if known {
+                email.clone()
+            } else {
+                testing::unique_email("nobody")
+            };
             let ip = format!("10.9.{}.{}", known as u8, i);
             let req = post_json("/v2/recovery/send-email", &json!({ "email": email }), &ip);
             let (result, sample) =

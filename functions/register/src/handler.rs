@@ -76,7 +76,11 @@ pub async fn register(app: &App, req: &Request, ip: &str) -> Result<Response<Bod
         return Err(ApiError::invalid_captcha());
     }
     let verify = app.config.verification.register_requires;
-    let status = if verify { Status::Pending } else { Status::Active };
+    let status = if verify {
+        Status::Pending
+    } else {
+        Status::Active
+    };
     let mut member = Member::new(&input.email, status, now);
     input.profile.apply_to(&mut member.profile);
     member.password_hash = Some(app.hasher.hash(&input.password).await?);
@@ -152,7 +156,12 @@ async fn register_pending(
         )),
         None => tracing::error!(event = "mail_not_configured", kind = "verification"),
     }
-    audit("register", "verification_required", Some(&member.member_id), ip);
+    audit(
+        "register",
+        "verification_required",
+        Some(&member.member_id),
+        ip,
+    );
     Ok(http::json_response(
         200,
         &json!({

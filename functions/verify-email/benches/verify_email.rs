@@ -16,27 +16,52 @@ async fn main() {
     let mut states = vec![];
     for i in 0..RUNS {
         let m = t
-            .member(&testing::unique_email(&format!("bench{i}")), None, Status::Pending)
+            .member(
+                &testing::unique_email(&format!("bench{i}")),
+                None,
+                Status::Pending,
+            )
             .await;
-        let s = t.app.verifications.start(&m, t.app.clock.now_ms(), 600).await.unwrap();
+        let s = t
+            .app
+            .verifications
+            .start(&m, t.app.clock.now_ms(), 600)
+            .await
+            .unwrap();
         states.push((s.token, s.code.expose().to_owned()));
     }
     t.app.requests.take();
     let verify = |token: &str, code: &str| {
-        post_json("/v2/verify", &json!({"stateToken": token, "code": code}), "10.8.0.1")
+        post_json(
+            "/v2/verify",
+            &json!({"stateToken": token, "code": code}),
+            "10.8.0.1",
+        )
     };
     let mut samples = vec![];
     for (token, code) in &states {
         let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
-        let (result, sample) = measure(&t.app, verify_email::handler::verify(&t.app, &verify(token, &wrong), "10.8.0.1")).await;
+        let (result, sample) = measure(
+            &t.app,
+            verify_email::handler::verify(&t.app, &verify(token, &wrong), "10.8.0.1"),
+        )
+        .await;
         assert!(result.is_err());
         samples.push(sample);
     }
     report("verify-email", "wrong code", &samples);
     let mut samples = vec![];
     for (token, _) in &states {
-        let req = post_json("/v2/verify/resend", &json!({ "stateToken": token }), "10.8.0.1");
-        let (result, sample) = measure(&t.app, verify_email::handler::resend(&t.app, &req, "10.8.0.1")).await;
+        let req = post_json(
+            "/v2/verify/resend",
+            &json!({ "stateToken": token }),
+            "10.8.0.1",
+        );
+        let (result, sample) = measure(
+            &t.app,
+            verify_email::handler::resend(&t.app, &req, "10.8.0.1"),
+        )
+        .await;
         assert!(result.is_ok());
         samples.push(sample);
     }
@@ -44,7 +69,11 @@ async fn main() {
     t.flush_mail().await;
     let mut samples = vec![];
     for (token, code) in fresh_states(&t, RUNS).await {
-        let (result, sample) = measure(&t.app, verify_email::handler::verify(&t.app, &verify(&token, &code), "10.8.0.1")).await;
+        let (result, sample) = measure(
+            &t.app,
+            verify_email::handler::verify(&t.app, &verify(&token, &code), "10.8.0.1"),
+        )
+        .await;
         assert!(result.is_ok());
         samples.push(sample);
     }
@@ -56,9 +85,18 @@ async fn fresh_states(t: &testing::TestApp, n: usize) -> Vec<(String, String)> {
     let mut out = vec![];
     for i in 0..n {
         let m = t
-            .member(&testing::unique_email(&format!("right{i}")), None, Status::Pending)
+            .member(
+                &testing::unique_email(&format!("right{i}")),
+                None,
+                Status::Pending,
+            )
             .await;
-        let s = t.app.verifications.start(&m, t.app.clock.now_ms(), 600).await.unwrap();
+        let s = t
+            .app
+            .verifications
+            .start(&m, t.app.clock.now_ms(), 600)
+            .await
+            .unwrap();
         out.push((s.token, s.code.expose().to_owned()));
     }
     t.app.requests.take();

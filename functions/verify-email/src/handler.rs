@@ -88,13 +88,18 @@ fn parse(req: &Request, with_code: bool) -> Result<(StateToken, Option<Code>), A
 }
 
 pub async fn verify(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiError> {
-    let (token, code) = parse(req, true).inspect_err(|_| audit(EVENT, "invalid_request", None, ip))?;
+    let (token, code) =
+        parse(req, true).inspect_err(|_| audit(EVENT, "invalid_request", None, ip))?;
     let code = code.ok_or(ApiError::Internal)?;
     let now = app.clock.now_ms();
     let v = &app.config.verification;
 
     // Round trip 1: count the check, then judge it.
-    let state = match app.verifications.check(&token, &code, now, v.max_attempts).await? {
+    let state = match app
+        .verifications
+        .check(&token, &code, now, v.max_attempts)
+        .await?
+    {
         Checked::Dead => {
             audit(EVENT, "invalid_state_token", None, ip);
             return Err(ApiError::invalid_state_token());
@@ -178,7 +183,8 @@ pub async fn verify(app: &App, req: &Request, ip: &str) -> Result<Response<Body>
 }
 
 pub async fn resend(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiError> {
-    let (token, _) = parse(req, false).inspect_err(|_| audit("verify_resend", "invalid_request", None, ip))?;
+    let (token, _) =
+        parse(req, false).inspect_err(|_| audit("verify_resend", "invalid_request", None, ip))?;
     let now = app.clock.now_ms();
     let v = &app.config.verification;
     let Some(state) = app.verifications.open(&token, now, v.max_attempts).await? else {

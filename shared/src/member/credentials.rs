@@ -112,9 +112,9 @@ impl Members {
                     "no attributes returned",
                 )),
             },
-            Conditional::Refused(old) => {
-                Ok(Verified::Refused(old.map(decode).transpose()?.map(Box::new)))
-            }
+            Conditional::Refused(old) => Ok(Verified::Refused(
+                old.map(decode).transpose()?.map(Box::new),
+            )),
         }
     }
 }

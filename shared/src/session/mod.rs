@@ -179,8 +179,14 @@ impl Sessions {
         now: Millis,
         ttl_seconds: i64,
     ) -> Result<NewSession, StoreError> {
-        self.create_for(&member.member_id, &member.email_key, device, now, ttl_seconds)
-            .await
+        self.create_for(
+            &member.member_id,
+            &member.email_key,
+            device,
+            now,
+            ttl_seconds,
+        )
+        .await
     }
 
     /// `create_on` for the member `member_id` at `email_key`, known without its item (recovery

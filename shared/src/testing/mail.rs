@@ -56,7 +56,9 @@ async fn mail_app_at(endpoint: &str, vars: &[(&str, &str)]) -> TestApp {
 
 /// An address no other test mails: `<local>+<random>@example.com`.
 pub fn unique_email(local: &str) -> String {
-    let tag = crate::secret::random_b64(6).replace(['-', '_'], "x").to_lowercase();
+    let tag = crate::secret::random_b64(6)
+        .replace(['-', '_'], "x")
+        .to_lowercase();
     format!("{local}+{tag}@example.com")
 }
 

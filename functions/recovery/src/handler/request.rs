@@ -41,7 +41,9 @@ pub(super) fn send_email(req: &Request, config: &RecoveryConfig) -> Result<SendE
     let body: SendEmailBody = http::parse_json(req)?;
     let mut violations = vec![];
     let email = match http::required(&body.email, "email") {
-        Ok(raw) => Email::parse(raw, "email").map_err(|v| violations.push(v)).ok(),
+        Ok(raw) => Email::parse(raw, "email")
+            .map_err(|v| violations.push(v))
+            .ok(),
         Err(v) => {
             violations.push(v);
             None
@@ -51,7 +53,10 @@ pub(super) fn send_email(req: &Request, config: &RecoveryConfig) -> Result<SendE
     let url = match body.redirect {
         None => default_url,
         Some(r) => {
-            if r.client_id.as_deref().is_some_and(|c| c.len() > CLIENT_ID_MAX) {
+            if r.client_id
+                .as_deref()
+                .is_some_and(|c| c.len() > CLIENT_ID_MAX)
+            {
                 violations.push(FieldViolation::too_long(
                     "redirect.clientId",
                     CLIENT_ID_MAX,
@@ -72,7 +77,11 @@ pub(super) fn send_email(req: &Request, config: &RecoveryConfig) -> Result<SendE
             }
         }
     };
-    if body.language.as_deref().is_some_and(|l| l.len() > LANGUAGE_MAX) {
+    if body
+        .language
+        .as_deref()
+        .is_some_and(|l| l.len() > LANGUAGE_MAX)
+    {
         violations.push(FieldViolation::too_long(
             "language",
             LANGUAGE_MAX,

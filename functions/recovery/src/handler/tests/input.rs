@@ -17,11 +17,35 @@ fn refused(path: &str) -> Vec<(String, u16, &'static str)> {
         cases.extend([
             ("{}".to_owned(), 400, "REQUIRED_FIELD_MISSING"),
             ("{\"email\": 7}".to_owned(), 400, "INVALID_FORMAT"),
-            ("{\"email\": \"not an email\"}".to_owned(), 400, "INVALID_FORMAT"),
-            (format!("{{\"email\": \"{}@example.com\"}}", "a".repeat(250)), 400, "TOO_LONG"),
-            ("{\"email\": \"a\\u202e@example.com\"}".to_owned(), 400, "INVALID_FORMAT"),
-            ("{\"email\": \"a@example.com\", \"redirect\": {\"url\": \"javascript:alert(1)\"}}".to_owned(), 400, "REDIRECT_NOT_ALLOWED"),
-            (format!("{{\"email\": \"a@example.com\", \"language\": \"{}\"}}", "x".repeat(40)), 400, "TOO_LONG"),
+            (
+                "{\"email\": \"not an email\"}".to_owned(),
+                400,
+                "INVALID_FORMAT",
+            ),
+            (
+                format!("{{\"email\": \"{}@example.com\"}}", "a".repeat(250)),
+                400,
+                "TOO_LONG",
+            ),
+            (
+                "{\"email\": \"a\\u202e@example.com\"}".to_owned(),
+                400,
+                "INVALID_FORMAT",
+            ),
+            (
+                "{\"email\": \"a@example.com\", \"redirect\": {\"url\": \"javascript:alert(1)\"}}"
+                    .to_owned(),
+                400,
+                "REDIRECT_NOT_ALLOWED",
+            ),
+            (
+                format!(
+                    "{{\"email\": \"a@example.com\", \"language\": \"{}\"}}",
+                    "x".repeat(40)
+                ),
+                400,
+                "TOO_LONG",
+            ),
         ]);
     } else {
         cases.extend([
@@ -42,12 +66,20 @@ async fn bad_bodies_are_refused_before_any_work() {
         for (text, status, rule) in refused(path) {
             let req = post_json_text(path, &text, IP);
             let a = answer(super::super::handle(&t.app, req, "r".into()).await);
-            assert_eq!((a.status, a.code()), (status, rule), "{path} {text:.80}: {}", a.text);
+            assert_eq!(
+                (a.status, a.code()),
+                (status, rule),
+                "{path} {text:.80}: {}",
+                a.text
+            );
             assert!(!a.text.contains("line 1"), "serde leaks: {}", a.text);
             t.assert_traffic(0, 0, &text);
         }
         let form = testing::form_post(path, IP);
-        assert_eq!(answer(super::super::handle(&t.app, form, "r".into()).await).status, 415);
+        assert_eq!(
+            answer(super::super::handle(&t.app, form, "r".into()).await).status,
+            415
+        );
     }
     assert_eq!(t.app.hasher.verifications(), 0);
 }

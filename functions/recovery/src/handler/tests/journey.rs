@@ -20,9 +20,15 @@ async fn a_member_recovers_the_account_through_the_mailed_link() {
     let mail = &inbox[0];
     assert_eq!(mail.from, testing::TEST_EMAIL_FROM);
     let link = mail.link().expect("the mail holds a link");
-    assert!(link.starts_with(&format!("{PAGE}?recoveryToken=rc_")), "{link}");
+    assert!(
+        link.starts_with(&format!("{PAGE}?recoveryToken=rc_")),
+        "{link}"
+    );
     let token = mail.recovery_token().unwrap();
-    assert!(mail.html.contains(&token), "the HTML body links the token too");
+    assert!(
+        mail.html.contains(&token),
+        "the HTML body links the token too"
+    );
 
     // A weak password is refused, and the token stays good.
     let weak = recover(&t, &token, "ann").await;
@@ -42,8 +48,20 @@ async fn a_member_recovers_the_account_through_the_mailed_link() {
     let stored = t.app.members.get(&member.email_key).await.unwrap().unwrap();
     let hash = stored.password_hash.as_deref();
     let parse = |p| shared::password::Password::parse(p, "p", 128).unwrap();
-    assert!(!t.app.hasher.verify(&parse(OLD_PASSWORD), hash).await.matches);
-    assert!(t.app.hasher.verify(&parse(NEW_PASSWORD), hash).await.matches);
+    assert!(
+        !t.app
+            .hasher
+            .verify(&parse(OLD_PASSWORD), hash)
+            .await
+            .matches
+    );
+    assert!(
+        t.app
+            .hasher
+            .verify(&parse(NEW_PASSWORD), hash)
+            .await
+            .matches
+    );
     assert!(stored.revision > member.revision);
 
     // Every other session ended; the new one opens.
@@ -120,7 +138,11 @@ async fn recovery_while_locked_lifts_the_lock_and_a_blocked_member_is_refused() 
     }
     let token = mailed_token(&t, &email).await;
     assert_eq!(recover(&t, &token, NEW_PASSWORD).await.status, 200);
-    assert_eq!(t.app.counters.get(&key).await.unwrap(), None, "the lock is gone");
+    assert_eq!(
+        t.app.counters.get(&key).await.unwrap(),
+        None,
+        "the lock is gone"
+    );
 
     // Blocked after the mail went out: the link no longer helps.
     let token = mailed_token(&t, &email).await;
@@ -128,7 +150,9 @@ async fn recovery_while_locked_lifts_the_lock_and_a_blocked_member_is_refused() 
     blocked.status = shared::member::Status::Blocked;
     t.put_member(&blocked).await;
     assert_eq!(
-        recover(&t, &token, "yet another long passphrase").await.code(),
+        recover(&t, &token, "yet another long passphrase")
+            .await
+            .code(),
         "MEMBER_BLOCKED"
     );
     // And a blocked member is mailed nothing.

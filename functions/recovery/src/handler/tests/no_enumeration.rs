@@ -13,9 +13,13 @@ async fn an_unknown_email_mails_nothing_and_answers_as_a_members_after_the_same_
     t.active_member(&known, OLD_PASSWORD).await;
 
     let req = |email: &str| post_json(super::super::SEND_EMAIL_PATH, &json!({"email": email}), IP);
-    let a = crate::handler::send_email(&t.app, &req(&known), IP).await.unwrap();
+    let a = crate::handler::send_email(&t.app, &req(&known), IP)
+        .await
+        .unwrap();
     let known_traffic = t.app.requests.take();
-    let b = crate::handler::send_email(&t.app, &req(&unknown), IP).await.unwrap();
+    let b = crate::handler::send_email(&t.app, &req(&unknown), IP)
+        .await
+        .unwrap();
     let unknown_traffic = t.app.requests.take();
 
     let (a, b) = (answer(a), answer(b));

@@ -31,9 +31,15 @@ async fn decisions_are_logged_and_no_token_or_password_is() {
 async fn other_paths_and_methods_are_refused() {
     let t = app(&[]).await;
     let get = testing::request("GET", super::super::SEND_EMAIL_PATH, &[], "", IP);
-    assert_eq!(answer(super::super::handle(&t.app, get, "r".into()).await).status, 405);
+    assert_eq!(
+        answer(super::super::handle(&t.app, get, "r".into()).await).status,
+        405
+    );
     let other = post_json("/v2/recovery/elsewhere", &json!({}), IP);
-    assert_eq!(answer(super::super::handle(&t.app, other, "r".into()).await).status, 404);
+    assert_eq!(
+        answer(super::super::handle(&t.app, other, "r".into()).await).status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -42,14 +48,31 @@ async fn recovery_refuses_to_start_without_a_sender_or_a_page() {
     let t = testing::app_with(&[("RECOVERY_PAGE_URL", PAGE)]).await;
     assert_eq!(crate::handler::check(&t.app).unwrap_err().var, "EMAIL_FROM");
     let t = testing::app_with(&[("EMAIL_FROM", testing::TEST_EMAIL_FROM)]).await;
-    assert_eq!(crate::handler::check(&t.app).unwrap_err().var, "RECOVERY_PAGE_URL");
+    assert_eq!(
+        crate::handler::check(&t.app).unwrap_err().var,
+        "RECOVERY_PAGE_URL"
+    );
 }
 
 #[tokio::test]
 async fn the_event_fixtures_do_what_their_names_say() {
     let t = app(&[]).await;
-    let send = answer(super::super::handle(&t.app, testing::fixture("recovery-send-email.json"), "r".into()).await);
+    let send = answer(
+        super::super::handle(
+            &t.app,
+            testing::fixture("recovery-send-email.json"),
+            "r".into(),
+        )
+        .await,
+    );
     assert_eq!((send.status, send.text.as_str()), (200, "{}"));
-    let recover = answer(super::super::handle(&t.app, testing::fixture("recovery-recover.json"), "r".into()).await);
+    let recover = answer(
+        super::super::handle(
+            &t.app,
+            testing::fixture("recovery-recover.json"),
+            "r".into(),
+        )
+        .await,
+    );
     assert_eq!(recover.code(), "INVALID_RECOVERY_TOKEN");
 }

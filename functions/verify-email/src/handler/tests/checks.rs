@@ -19,7 +19,10 @@ async fn the_right_code_verifies_the_member_and_signs_it_in_once() {
     assert!(t.authenticates(session).await.is_some());
     assert_eq!(t.status_of(&m.email_key).await, Status::Active);
     // The stateToken is spent.
-    assert_eq!(verify(&t, &token, &code).await.code(), "INVALID_STATE_TOKEN");
+    assert_eq!(
+        verify(&t, &token, &code).await.code(),
+        "INVALID_STATE_TOKEN"
+    );
 }
 
 #[tokio::test]
@@ -31,7 +34,10 @@ async fn wrong_codes_are_refused_and_the_fifth_kills_the_state_token() {
         assert_eq!((a.status, a.code()), (400, "INVALID_VERIFICATION_CODE"));
     }
     // VERIFY_MAX_ATTEMPTS defaults to 5: now even the right code is too late.
-    assert_eq!(verify(&t, &token, &code).await.code(), "INVALID_STATE_TOKEN");
+    assert_eq!(
+        verify(&t, &token, &code).await.code(),
+        "INVALID_STATE_TOKEN"
+    );
     assert_eq!(resend(&t, &token).await.code(), "INVALID_STATE_TOKEN");
     assert_eq!(t.status_of(&m.email_key).await, Status::Pending);
 }
@@ -44,8 +50,14 @@ async fn concurrent_guesses_are_counted_exactly() {
         let (app, token) = (t.app.clone(), token.clone());
         let guess = format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000);
         async move {
-            let req = post_json(super::super::VERIFY_PATH, &json!({"stateToken": token, "code": guess}), IP);
-            answer(super::super::handle(&app, req, "r".into()).await).code().to_owned()
+            let req = post_json(
+                super::super::VERIFY_PATH,
+                &json!({"stateToken": token, "code": guess}),
+                IP,
+            );
+            answer(super::super::handle(&app, req, "r".into()).await)
+                .code()
+                .to_owned()
         }
     });
     let handles: Vec<_> = guesses.map(tokio::spawn).collect();
@@ -53,7 +65,10 @@ async fn concurrent_guesses_are_counted_exactly() {
     for h in handles {
         codes.push(h.await.unwrap());
     }
-    let wrong = codes.iter().filter(|c| *c == "INVALID_VERIFICATION_CODE").count();
+    let wrong = codes
+        .iter()
+        .filter(|c| *c == "INVALID_VERIFICATION_CODE")
+        .count();
     assert_eq!(wrong, 5, "{codes:?}");
 }
 
@@ -63,7 +78,10 @@ async fn a_code_expires_with_its_state_token() {
     let (_, token, code) = pending(&t).await;
     // VERIFY_CODE_TTL_SECONDS defaults to 600.
     t.app.clock.advance_secs(601);
-    assert_eq!(verify(&t, &token, &code).await.code(), "INVALID_STATE_TOKEN");
+    assert_eq!(
+        verify(&t, &token, &code).await.code(),
+        "INVALID_STATE_TOKEN"
+    );
 }
 
 #[tokio::test]
@@ -93,10 +111,24 @@ async fn a_blocked_member_is_refused_and_gets_no_session() {
 async fn verify_takes_two_round_trips_and_a_wrong_code_one() {
     let t = app(&[]).await;
     let (_, token, code) = pending(&t).await;
-    let req = |c: &str| post_json(super::super::VERIFY_PATH, &json!({"stateToken": token, "code": c}), IP);
-    assert!(crate::handler::verify(&t.app, &req(&other(&code)), IP).await.is_err());
+    let req = |c: &str| {
+        post_json(
+            super::super::VERIFY_PATH,
+            &json!({"stateToken": token, "code": c}),
+            IP,
+        )
+    };
+    assert!(
+        crate::handler::verify(&t.app, &req(&other(&code)), IP)
+            .await
+            .is_err()
+    );
     t.assert_traffic(1, 1, "wrong code");
-    assert!(crate::handler::verify(&t.app, &req(&code), IP).await.is_ok());
+    assert!(
+        crate::handler::verify(&t.app, &req(&code), IP)
+            .await
+            .is_ok()
+    );
     // 1: the counted check; 2: the member, the state's end and the session.
     t.assert_traffic(4, 2, "right code");
 }

@@ -39,7 +39,12 @@ pub(super) async fn post(t: &TestApp, path: &str, body: &Value) -> Answer {
 }
 
 pub(super) async fn verify(t: &TestApp, token: &str, code: &str) -> Answer {
-    post(t, super::VERIFY_PATH, &json!({"stateToken": token, "code": code})).await
+    post(
+        t,
+        super::VERIFY_PATH,
+        &json!({"stateToken": token, "code": code}),
+    )
+    .await
 }
 
 pub(super) async fn resend(t: &TestApp, token: &str) -> Answer {

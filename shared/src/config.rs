@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 
 mod admin;
+mod mail;
 mod sign_on;
 pub use admin::AdminConfig;
+pub use mail::{RecoveryConfig, VerificationConfig};
 pub use sign_on::SignOnConfig;
 mod secrets;
 pub use secrets::{
@@ -106,7 +108,11 @@ pub(crate) fn key_hashes(
     Ok(hashes)
 }
 
-fn boolean(src: &dyn Source, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+pub(crate) fn boolean(
+    src: &dyn Source,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match src.get(var).as_deref().map(str::trim) {
         None => Ok(default),
         Some("true" | "1" | "yes") => Ok(true),
@@ -149,6 +155,12 @@ pub struct LockoutConfig {
     pub device_lock_after_failures: u32,
     /// The hard ceiling: argon2 verifications per email per hour, whatever else is set.
     pub max_verifications_per_hour: u32,
+    /// `RECOVERY_EMAIL_MAX_PER_HOUR`: recovery mails per email per hour (DESIGN §3.9).
+    pub recovery_email_max_per_hour: u32,
+    /// `RECOVERY_IP_MAX_PER_HOUR`: recovery requests per client IP per hour.
+    pub recovery_ip_max_per_hour: u32,
+    /// `VERIFY_RESEND_MAX_PER_HOUR`: verification codes mailed per member per hour (DESIGN §3.10).
+    pub verify_resend_max_per_hour: u32,
 }
 
 /// The hard ceiling of DESIGN §4 no other setting may lift.
@@ -229,6 +241,12 @@ pub struct Config {
     pub session_touch_interval_seconds: i64,
     /// Who may call the operators' routes (DESIGN §3.12).
     pub admin: AdminConfig,
+    /// Account recovery (DESIGN §3.9).
+    pub recovery: RecoveryConfig,
+    /// Email verification (DESIGN §3.10).
+    pub verification: VerificationConfig,
+    /// `EMAIL_FROM`: the sender of every mail (DESIGN §3.13); `None` where no mail is sent.
+    pub email_from: Option<String>,
 }
 
 impl Config {
@@ -287,6 +305,9 @@ impl Config {
                 1,
                 MAX_VERIFICATIONS_PER_HOUR,
             )?,
+            recovery_email_max_per_hour: number(src, "RECOVERY_EMAIL_MAX_PER_HOUR", 3u32, 1, 100)?,
+            recovery_ip_max_per_hour: number(src, "RECOVERY_IP_MAX_PER_HOUR", 30u32, 1, 100_000)?,
+            verify_resend_max_per_hour: number(src, "VERIFY_RESEND_MAX_PER_HOUR", 5u32, 1, 100)?,
         };
         // A lock the ceiling stops short of could never be reached: the settings contradict.
         for (var, value) in [
@@ -360,22 +381,14 @@ impl Config {
         };
         let logout_redirect_allowlist = list(src, "LOGOUT_REDIRECT_ALLOWLIST");
         for entry in &logout_redirect_allowlist {
-            // Entries are compared byte for byte and sent back as `Location`: printable ASCII
-            // only, https, or http on a loopback host for development (RFC 8252 §7.3).
-            match url::Url::parse(entry) {
-                Ok(u)
-                    if entry.bytes().all(|b| b.is_ascii_graphic())
-                        && (u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u))) => {
-                }
-                _ => {
-                    return Err(ConfigError {
-                        var: "LOGOUT_REDIRECT_ALLOWLIST",
-                        problem: format!(
-                            "{entry:?} is not an absolute https URL (or http on localhost, \
-                             127.0.0.1 or [::1])"
-                        ),
-                    });
-                }
+            if !is_allowed_redirect(entry) {
+                return Err(ConfigError {
+                    var: "LOGOUT_REDIRECT_ALLOWLIST",
+                    problem: format!(
+                        "{entry:?} is not an absolute https URL (or http on localhost, \
+                         127.0.0.1 or [::1])"
+                    ),
+                });
             }
         }
         let device_key = src.get("DEVICE_COOKIE_KEY");
@@ -421,7 +434,23 @@ impl Config {
                 day,
             )?,
             admin: AdminConfig::from_source(src)?,
+            recovery: mail::recovery(src)?,
+            verification: mail::verification(src)?,
+            email_from: mail::email_from(src)?,
         })
+    }
+}
+
+/// Whether `entry` may be an allowlisted redirect target. Entries are compared byte for byte
+/// and sent back to browsers: printable ASCII only, https, or http on a loopback host for
+/// development (RFC 8252 §7.3).
+pub(crate) fn is_allowed_redirect(entry: &str) -> bool {
+    match url::Url::parse(entry) {
+        Ok(u) => {
+            entry.bytes().all(|b| b.is_ascii_graphic())
+                && (u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u)))
+        }
+        Err(_) => false,
     }
 }
 
@@ -500,6 +529,13 @@ mod tests {
             ("SESSION_TOUCH_INTERVAL_SECONDS", "-1"),
             ("SESSION_TOUCH_INTERVAL_SECONDS", "often"),
             ("ADMIN_API_KEY_HASHES", "not-a-hash"),
+            ("RECOVERY_PAGE_URL", "http://evil.example/reset"),
+            ("RECOVERY_REDIRECT_ALLOWLIST", "javascript:alert(1)"),
+            ("RECOVERY_TOKEN_TTL_SECONDS", "0"),
+            ("VERIFY_MAX_ATTEMPTS", "0"),
+            ("REGISTER_REQUIRES_EMAIL_VERIFICATION", "maybe"),
+            ("EMAIL_FROM", "not an address"),
+            ("RECOVERY_EMAIL_MAX_PER_HOUR", "0"),
         ] {
             let e = Config::from_source(&vars(&[(var, value)])).unwrap_err();
             let expected = if value == "recaptcha" {

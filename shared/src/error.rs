@@ -233,6 +233,34 @@ impl ApiError {
         )
     }
 
+    /// 400 for a recovery token that is unknown, used, voided by a newer one, or expired
+    /// (DESIGN §3.9): one answer for all, so a token tells nothing about its email.
+    pub fn invalid_recovery_token() -> Self {
+        Self::app(
+            400,
+            "INVALID_RECOVERY_TOKEN",
+            "The recovery link is invalid or has expired; ask for a new one.",
+        )
+    }
+
+    /// 400 for a wrong verification code (DESIGN §3.10).
+    pub fn invalid_verification_code() -> Self {
+        Self::app(
+            400,
+            "INVALID_VERIFICATION_CODE",
+            "The verification code is incorrect.",
+        )
+    }
+
+    /// 400 for a stateToken that is unknown, expired or out of attempts (DESIGN §3.10).
+    pub fn invalid_state_token() -> Self {
+        Self::app(
+            400,
+            "INVALID_STATE_TOKEN",
+            "The verification has expired or failed too often; log in again for a new code.",
+        )
+    }
+
     pub fn account_locked(retry_after: i64) -> Self {
         Self::Application {
             status: 429,

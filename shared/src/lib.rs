@@ -18,11 +18,16 @@ pub mod http;
 pub mod lockout;
 pub mod member;
 pub mod password;
+pub mod recovery;
 pub mod secret;
 pub mod session;
 pub mod tables;
 pub mod telemetry;
 pub mod token;
+pub mod verification;
+
+#[cfg(feature = "mail")]
+pub mod mail;
 
 #[cfg(feature = "testing")]
 pub mod testing;

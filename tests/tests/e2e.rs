@@ -1,7 +1,10 @@
 //! End to end: real HTTP through `cargo lambda watch` (its router, as API Gateway would route)
-//! to the built function binaries, on DynamoDB Local. `scripts/test` starts the stack and runs
-//! these with `E2E_BASE_URL`, `E2E_LOG_FILE` (the functions' log output), `DYNAMODB_ENDPOINT`
-//! and the table names set; without the stack they are ignored.
+//! to the built function binaries, on DynamoDB Local and the local SES. `scripts/test` starts
+//! the stack and runs these with `E2E_BASE_URL`, `E2E_LOG_FILE` (the functions' log output),
+//! `DYNAMODB_ENDPOINT`, `SES_ENDPOINT` and the table names set; without the stack they are
+//! ignored. A second API on the same tables, `E2E_VERIFY_BASE_URL` (log `E2E_VERIFY_LOG_FILE`),
+//! runs with `REGISTER_REQUIRES_EMAIL_VERIFICATION=true`, so register's default (a session at
+//! once) and its verification path are both reached over HTTP.
 
 use std::time::Duration;
 
@@ -13,6 +16,7 @@ use shared::dynamo::{RequestLog, local_client};
 use shared::email::Email;
 use shared::member::{Member, Status};
 use shared::password::Password;
+use shared::testing::{ReceivedMail, inbox};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -67,9 +71,17 @@ async fn post(
     body: &str,
     headers: &[(&str, &str)],
 ) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut req = http()
-        .post(format!("{}{path}", base()))
-        .body(body.to_owned());
+    post_to(&base(), path, body, headers).await
+}
+
+/// As `post`, to the API at `base`.
+async fn post_to(
+    base: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = http().post(format!("{base}{path}")).body(body.to_owned());
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -88,7 +100,12 @@ const JSON: (&str, &str) = ("content-type", "application/json");
 
 /// The functions' output once it mentions `marker`, waiting a little for the pipe to drain.
 async fn logs_mentioning(marker: &str) -> String {
-    let file = std::env::var("E2E_LOG_FILE").expect("E2E_LOG_FILE");
+    logs_of("E2E_LOG_FILE", marker).await
+}
+
+/// The output of the functions whose log file `var` names, once it mentions `marker`.
+async fn logs_of(var: &str, marker: &str) -> String {
+    let file = std::env::var(var).unwrap_or_else(|_| panic!("{var}: run scripts/test"));
     for _ in 0..40 {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         if text.contains(marker) {
@@ -489,4 +506,171 @@ async fn a_member_ends_a_device_and_an_operator_blocks_and_erases_it_over_http()
         "the operator's call is audited"
     );
     assert_no_secret(&logs, &[&laptop, &phone, &DEV_ADMIN_KEY[7..], PASSWORD]);
+}
+
+/// The mail the local SES holds for `to` once `wanted` finds what it looks for in one: the
+/// functions send after they answer, so it may take a moment to arrive.
+async fn mailed<T>(to: &str, wanted: impl Fn(&ReceivedMail) -> Option<T>) -> T {
+    for _ in 0..100 {
+        if let Some(found) = inbox(to).await.iter().rev().find_map(&wanted) {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the local SES never received the expected mail");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: scripts/test runs it"]
+async fn a_member_recovers_the_account_from_the_mailed_link_over_http() {
+    let app = app();
+    let email = unique("rec");
+    let member = seed_member(&app, &email, Some(PASSWORD)).await;
+    let login = |p: &str| json!({"loginId": {"email": email}, "password": p}).to_string();
+    let (status, _, body) = post("/v2/login", &login(PASSWORD), &[JSON]).await;
+    assert_eq!(status, 200, "{body}");
+    let other = body["sessionToken"].as_str().unwrap().to_owned();
+
+    let (status, _, body) = post(
+        "/v2/recovery/send-email",
+        &json!({ "email": email }).to_string(),
+        &[JSON],
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({})));
+    let (link, token) = mailed(&email, |m| Some((m.link()?, m.recovery_token()?))).await;
+    let page = std::env::var("RECOVERY_PAGE_URL").unwrap();
+    assert!(
+        link.starts_with(&format!("{page}?recoveryToken=")),
+        "the link opens the configured page"
+    );
+    // An unknown email answers the same and mails nothing.
+    let nobody = unique("nobody");
+    let (status, _, body) = post(
+        "/v2/recovery/send-email",
+        &json!({ "email": nobody }).to_string(),
+        &[JSON],
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({})));
+
+    let fresh = "quiet meadow orchestra 97";
+    let recover = |p: &str| json!({"recoveryToken": token, "newPassword": p}).to_string();
+    let (status, _, body) = post("/v2/recovery/recover", &recover("short"), &[JSON]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["details"]["validationError"]["fieldViolations"][0]["field"],
+        "newPassword"
+    );
+    let (status, headers, body) = post("/v2/recovery/recover", &recover(fresh), &[JSON]).await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("SUCCESS")),
+        "{body}"
+    );
+    assert_eq!(body["identity"]["id"], member.member_id.as_str());
+    assert!(
+        headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("__Host-session=")
+    );
+    let session = body["sessionToken"].as_str().unwrap().to_owned();
+
+    assert_eq!(post("/v2/login", &login(PASSWORD), &[JSON]).await.0, 401);
+    assert_eq!(post("/v2/login", &login(fresh), &[JSON]).await.0, 200);
+    assert_eq!(
+        exchange(&session).await.0,
+        200,
+        "the recovered session works"
+    );
+    let (status, _, body) = exchange(&other).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the session from before recovery is dead"
+    );
+    let (status, _, body) = post(
+        "/v2/recovery/recover",
+        &recover("another fresh passphrase 3"),
+        &[JSON],
+    )
+    .await;
+    assert_eq!(
+        (status, body["details"]["applicationError"]["code"].as_str()),
+        (400, Some("INVALID_RECOVERY_TOKEN")),
+        "the token is single use"
+    );
+    assert!(inbox(&nobody).await.is_empty(), "nothing mailed to nobody");
+
+    let logs = logs_mentioning(&member.member_id).await;
+    assert_no_secret(
+        &logs,
+        &[
+            PASSWORD,
+            fresh,
+            &token,
+            token.split_once('.').unwrap().1,
+            &session,
+        ],
+    );
+}
+
+fn verify_base() -> String {
+    std::env::var("E2E_VERIFY_BASE_URL").expect("E2E_VERIFY_BASE_URL: run scripts/test")
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: scripts/test runs it"]
+async fn a_registrant_verifies_the_mailed_code_and_gets_a_session_over_http() {
+    let base = verify_base();
+    let email = unique("ver");
+    let (status, headers, body) = post_to(
+        &base,
+        "/v2/register",
+        &json!({"loginId": {"email": email}, "password": PASSWORD}).to_string(),
+        &[JSON],
+    )
+    .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("REQUIRE_EMAIL_VERIFICATION")),
+        "{body}"
+    );
+    assert!(body.get("sessionToken").is_none() && headers.get("set-cookie").is_none());
+    let member_id = body["identity"]["id"].as_str().unwrap().to_owned();
+    let state_token = body["stateToken"].as_str().unwrap().to_owned();
+    let code = mailed(&email, ReceivedMail::code).await;
+
+    let verify = |code: &str| json!({"stateToken": state_token, "code": code}).to_string();
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let (status, _, body) = post_to(&base, "/v2/verify", &verify(&wrong), &[JSON]).await;
+    assert_eq!(
+        (status, body["details"]["applicationError"]["code"].as_str()),
+        (400, Some("INVALID_VERIFICATION_CODE"))
+    );
+    let (status, headers, body) = post_to(&base, "/v2/verify", &verify(&code), &[JSON]).await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("SUCCESS")),
+        "{body}"
+    );
+    assert_eq!(body["identity"]["id"], member_id.as_str());
+    assert_eq!(body["identity"]["status"]["name"], "ACTIVE");
+    assert_eq!(body["identity"]["email"]["isVerified"], true);
+    assert!(
+        headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("__Host-session=")
+    );
+    let session = body["sessionToken"].as_str().unwrap().to_owned();
+    assert_eq!(exchange(&session).await.0, 200, "a working session");
+
+    let logs = logs_of("E2E_VERIFY_LOG_FILE", &member_id).await;
+    assert_no_secret(&logs, &[PASSWORD, &state_token, &session]);
 }

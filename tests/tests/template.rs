@@ -288,6 +288,9 @@ const DEPLOYED: &[(&str, &str)] = &[
     ),
     ("CorsAllowedOrigins", "https://app.example.com"),
     ("SignOnAllowedPrincipals", SIGN_ON_ROLE),
+    ("EmailFrom", "no-reply@example.com"),
+    ("EmailIdentity", "example.com"),
+    ("RecoveryPageUrl", "https://app.example.com/recover"),
 ];
 const SIGN_ON_ROLE: &str = "arn:aws:iam::123456789012:role/idp-bridge";
 const CAPTCHA_ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:captcha-MnOpQr";
@@ -417,7 +420,7 @@ fn the_api_throttles_every_route_at_the_limits_the_deployer_sets() {
 }
 
 /// The functions that run argon2 (login verifies, register hashes, change password does both).
-const ARGON2_FUNCTIONS: [&str; 3] = ["login", "register", "change-password"];
+const ARGON2_FUNCTIONS: [&str; 4] = ["login", "register", "change-password", "recovery"];
 
 #[test]
 fn the_argon2_functions_run_at_most_the_reserved_concurrency_the_deployer_sets() {
@@ -468,7 +471,7 @@ fn every_function_logs_to_its_own_group_kept_as_long_as_the_deployer_sets() {
 }
 
 /// The secrets each function reads, by the setting that gives the secret's ARN.
-const SECRETS_READ: [(&str, &[&str]); 9] = [
+const SECRETS_READ: [(&str, &[&str]); 11] = [
     (
         "login",
         &["CAPTCHA_SECRET_ARN", "DEVICE_COOKIE_KEY_SECRET_ARN"],
@@ -481,6 +484,8 @@ const SECRETS_READ: [(&str, &[&str]); 9] = [
     ("session-cleanup", &[]),
     ("sessions", &["SIGNING_KEY_SECRET_ARN"]),
     ("admin", &[]),
+    ("recovery", &[]),
+    ("verify-email", &[]),
 ];
 
 #[test]
@@ -562,7 +567,20 @@ fn each_function_may_write_only_its_own_counters() {
     let t = yaml("template.yaml");
     let (email, ip) = ("ann@example.com", "192.0.2.1");
     // The keys each function's code writes, from the code.
-    let own: [(&str, Vec<String>); 4] = [
+    // A verification state is written by the three flows of DESIGN 3.10 (register and login
+    // start one, verify-email checks and ends it), and recovery clears the email's login
+    // counter (3.9): keys several functions share, checked apart from the others below.
+    let state = "verify#state#s-1".to_owned();
+    let resends = lockout::verify_resend_key("m-1");
+    let shared_keys = [
+        (state.clone(), vec!["login", "register", "verify-email"]),
+        (resends.clone(), vec!["login", "verify-email"]),
+        (
+            lockout::email_key("login", email),
+            vec!["login", "recovery"],
+        ),
+    ];
+    let own: [(&str, Vec<String>); 6] = [
         (
             "login",
             vec![
@@ -570,11 +588,25 @@ fn each_function_may_write_only_its_own_counters() {
                 lockout::ip_key("login", ip),
                 lockout::device_key("d-1"),
                 lockout::verifications_key(email),
+                state.clone(),
+                resends.clone(),
             ],
         ),
-        ("register", vec![lockout::ip_key("register", ip)]),
+        (
+            "register",
+            vec![lockout::ip_key("register", ip), state.clone()],
+        ),
         ("change-password", vec![lockout::member_key("chpw", "m-1")]),
         ("session-cleanup", vec![CURSOR_KEY.to_owned()]),
+        (
+            "recovery",
+            vec![
+                lockout::email_key("recovery", email),
+                lockout::ip_key("recovery", ip),
+                shared::recovery::ticket_key(email),
+            ],
+        ),
+        ("verify-email", vec![state.clone(), resends.clone()]),
     ];
     let erases = ["admin"];
     let params = params(&t, &[]);
@@ -626,17 +658,30 @@ fn each_function_may_write_only_its_own_counters() {
             }
             let scope = stack::leading_keys(&st)
                 .unwrap_or_else(|| panic!("{binary} may {acts:?} any counter"));
-            for k in keys {
-                assert!(
-                    scope.admits(k),
-                    "{binary} may not write its own counter {k}"
+            // Recovery's statement for the login counter it clears: that key alone, deleted.
+            if binary == "recovery" && scope.admits(&lockout::email_key("login", email)) {
+                assert_eq!(
+                    acts,
+                    ["dynamodb:DeleteItem"],
+                    "recovery may only clear a lock"
                 );
+                continue;
             }
+            let sharers = |k: &String| {
+                shared_keys
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, who)| who.contains(&binary.as_str()))
+            };
             for (other, theirs) in &own {
                 for k in theirs.iter().filter(|_| *other != binary) {
+                    if sharers(k) == Some(true) {
+                        continue;
+                    }
                     assert!(!scope.admits(k), "{binary} may write {other}'s counter {k}");
                 }
             }
+            let _ = keys;
         }
     }
 }
@@ -735,7 +780,7 @@ fn the_admin_function_can_read_every_attribute_of_a_member_but_its_password_hash
 }
 
 /// The settings a function reads that the others do not, so it alone is given them.
-const OWN_SETTINGS: [(&str, &[&str]); 6] = [
+const OWN_SETTINGS: [(&str, &[&str]); 8] = [
     (
         "login",
         &[
@@ -748,6 +793,9 @@ const OWN_SETTINGS: [(&str, &[&str]); 6] = [
             "LOGIN_DEVICE_LOCK_AFTER_FAILURES",
             "LOGIN_MAX_VERIFICATIONS_PER_HOUR",
             "MAX_SESSIONS_PER_MEMBER",
+            "EMAIL_FROM",
+            "VERIFY_CODE_TTL_SECONDS",
+            "VERIFY_RESEND_MAX_PER_HOUR",
         ],
     ),
     (
@@ -759,6 +807,9 @@ const OWN_SETTINGS: [(&str, &[&str]); 6] = [
             "CAPTCHA_MIN_SCORE",
             "REGISTER_REQUIRES_CAPTCHA",
             "MAX_SESSIONS_PER_MEMBER",
+            "EMAIL_FROM",
+            "REGISTER_REQUIRES_EMAIL_VERIFICATION",
+            "VERIFY_CODE_TTL_SECONDS",
         ],
     ),
     (
@@ -777,6 +828,28 @@ const OWN_SETTINGS: [(&str, &[&str]); 6] = [
     (
         "admin",
         &["ADMIN_ALLOWED_PRINCIPALS", "ADMIN_API_KEY_HASHES"],
+    ),
+    (
+        "recovery",
+        &[
+            "EMAIL_FROM",
+            "RECOVERY_PAGE_URL",
+            "RECOVERY_REDIRECT_ALLOWLIST",
+            "RECOVERY_TOKEN_TTL_SECONDS",
+            "RECOVERY_EMAIL_MAX_PER_HOUR",
+            "RECOVERY_IP_MAX_PER_HOUR",
+            "REGISTER_REQUIRES_OWNER_APPROVAL",
+        ],
+    ),
+    (
+        "verify-email",
+        &[
+            "EMAIL_FROM",
+            "REGISTER_REQUIRES_OWNER_APPROVAL",
+            "VERIFY_CODE_TTL_SECONDS",
+            "VERIFY_MAX_ATTEMPTS",
+            "VERIFY_RESEND_MAX_PER_HOUR",
+        ],
     ),
 ];
 

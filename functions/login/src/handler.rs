@@ -13,7 +13,9 @@
 //! no password, so the three failures look and cost alike. Stage 2, on a correct password,
 //! stores the session (trimming the member's oldest beyond `MAX_SESSIONS_PER_MEMBER`), resets
 //! the subject's counter, refunds the IP's attempt and, for a hash made under old parameters,
-//! stores a new hash; the response sets a fresh device cookie.
+//! stores a new hash; the response sets a fresh device cookie. A PENDING member whose email is
+//! not yet verified gets, beside them, a new verification state (its stateToken in the answer)
+//! and, within `VERIFY_RESEND_MAX_PER_HOUR`, a new code by mail after the answer (§3.10).
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -24,6 +26,7 @@ use shared::config::ConfigError;
 use shared::error::ApiError;
 use shared::http;
 use shared::lockout::{self, Attempt, DEVICE_COOKIE};
+use shared::mail::Mail;
 use shared::member::{Member, Status};
 use shared::session::Device;
 use shared::telemetry::audit;
@@ -241,11 +244,39 @@ pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
                 }
             })
     };
-    let (session, reset, refund, rehash) = tokio::join!(
+    // A member still proving its email gets a new stateToken and code (DESIGN §3.10).
+    let verification = async {
+        if member.status != Status::Pending || member.email_verified || app.mail.is_none() {
+            return Ok(None);
+        }
+        let ttl = app.config.verification.code_ttl_seconds;
+        let resend_key = lockout::verify_resend_key(&member.member_id);
+        let (started, mailed) = tokio::join!(
+            app.verifications.start(&member, now, ttl),
+            app.counters
+                .count(&resend_key, app.policies.verify_resend, now),
+        );
+        let started = started?;
+        match (mailed, &app.mail) {
+            (Ok(Attempt::Admitted { .. }), Some(mailer)) => mailer.send_later(Mail::verification(
+                &member.email,
+                &member.member_id,
+                started.code.expose(),
+                ttl,
+            )),
+            // Past VERIFY_RESEND_MAX_PER_HOUR the mailbox is left alone; the state still stands.
+            _ => {
+                tracing::info!(event = "verification_code_not_mailed", member_id = %member.member_id)
+            }
+        }
+        Ok::<_, shared::error::StoreError>(Some(started.token))
+    };
+    let (session, reset, refund, rehash, verification) = tokio::join!(
         session,
         app.counters.reset(&subject_key, now),
         app.counters.refund(&ip_key, ip_window),
         rehash,
+        verification,
     );
     for side in [reset, refund, rehash] {
         // The member is authenticated; a counter or rehash that failed to settle is logged only.
@@ -254,7 +285,14 @@ pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
         }
     }
     let session = session?;
-    let resp = respond(&member, session, ip, app.config.session_ttl_seconds)?;
+    let state_token = verification?;
+    let resp = respond(
+        &member,
+        session,
+        state_token,
+        ip,
+        app.config.session_ttl_seconds,
+    )?;
     Ok(match (&app.devices, member.status) {
         (Some(d), Status::Active) => http::with_header(
             resp,
@@ -268,6 +306,7 @@ pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
 fn respond(
     member: &Member,
     session: Option<shared::session::NewSession>,
+    state_token: Option<String>,
     ip: &str,
     ttl: i64,
 ) -> Result<Response<Body>, ApiError> {
@@ -284,10 +323,11 @@ fn respond(
                 "REQUIRE_EMAIL_VERIFICATION"
             };
             audit("login", "pending", id, ip);
-            Ok(http::json_response(
-                200,
-                &json!({"state": state, "identity": member.identity()}),
-            ))
+            let mut body = json!({"state": state, "identity": member.identity()});
+            if let Some(token) = state_token {
+                body["stateToken"] = json!(token);
+            }
+            Ok(http::json_response(200, &body))
         }
         (Status::Active, Some(s)) => {
             audit("login", "success", id, ip);

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run_checked(login::handler::check, login::handler::handle).await
+    shared::mail::run(login::handler::check, login::handler::handle).await
 }

@@ -10,6 +10,10 @@
 //! 2. at once, the member `PutItem` conditional on the email being new — so concurrent
 //!    registrations of one email create exactly one member — and the session `PutItem`.
 //!
+//! With `REGISTER_REQUIRES_EMAIL_VERIFICATION=true` (DESIGN §3.10) the member is PENDING and
+//! stage 2 stores its verification state instead of a session; the 6-digit code is mailed after
+//! the answer (`shared::mail`), which carries the stateToken and no session.
+//!
 //! A taken email answers 409 `DUPLICATE_EMAIL`, as the contract says. That tells a caller the
 //! address has an account; the per-IP limit (and the CAPTCHA, where configured) bounds how
 //! fast anyone can learn it, and the refusal costs the same argon2 hash as a success, so the
@@ -24,6 +28,7 @@ use shared::captcha;
 use shared::error::ApiError;
 use shared::http;
 use shared::lockout::{self, Attempt};
+use shared::mail::Mail;
 use shared::member::{CreateError, Member, Status};
 use shared::password::policy::PasswordPolicy;
 use shared::session::{Device, NewSession};
@@ -70,9 +75,19 @@ pub async fn register(app: &App, req: &Request, ip: &str) -> Result<Response<Bod
         audit("register", "captcha_rejected", None, ip);
         return Err(ApiError::invalid_captcha());
     }
-    let mut member = Member::new(&input.email, Status::Active, now);
+    let verify = app.config.verification.register_requires;
+    let status = if verify {
+        Status::Pending
+    } else {
+        Status::Active
+    };
+    let mut member = Member::new(&input.email, status, now);
     input.profile.apply_to(&mut member.profile);
     member.password_hash = Some(app.hasher.hash(&input.password).await?);
+
+    if verify {
+        return register_pending(app, &member, ip, now).await;
+    }
 
     // Stage 2: the member, if the email is new, and its session, at once.
     let ttl = app.config.session_ttl_seconds;
@@ -101,6 +116,74 @@ pub async fn register(app: &App, req: &Request, ip: &str) -> Result<Response<Bod
     };
     audit("register", "success", Some(&member.member_id), ip);
     Ok(respond(&member, &session, ttl))
+}
+
+/// Stage 2 with `REGISTER_REQUIRES_EMAIL_VERIFICATION` (DESIGN §3.10): the PENDING member, if
+/// the email is new, and its verification state at once; then the code is mailed after the
+/// answer, which carries the stateToken and no session.
+async fn register_pending(
+    app: &App,
+    member: &Member,
+    ip: &str,
+    now: i64,
+) -> Result<Response<Body>, ApiError> {
+    let ttl = app.config.verification.code_ttl_seconds;
+    let (created, started) = tokio::join!(
+        app.members.create(member),
+        app.verifications.start(member, now, ttl),
+    );
+    if let Err(refusal) = created {
+        if let Ok(s) = &started
+            && let Err(e) = app.verifications.discard(&s.state_id).await
+        {
+            tracing::warn!(event = "register_verification_not_discarded", error = %e);
+        }
+        return Err(match refusal {
+            CreateError::Exists(_) => {
+                audit("register", "duplicate_email", None, ip);
+                ApiError::duplicate_email()
+            }
+            CreateError::Store(e) => e.into(),
+        });
+    }
+    let started = started?;
+    match &app.mail {
+        Some(mailer) => mailer.send_later(Mail::verification(
+            &member.email,
+            &member.member_id,
+            started.code.expose(),
+            ttl,
+        )),
+        None => tracing::error!(event = "mail_not_configured", kind = "verification"),
+    }
+    audit(
+        "register",
+        "verification_required",
+        Some(&member.member_id),
+        ip,
+    );
+    Ok(http::json_response(
+        200,
+        &json!({
+            "state": "REQUIRE_EMAIL_VERIFICATION",
+            "stateToken": started.token,
+            "identity": member.identity(),
+        }),
+    ))
+}
+
+/// With `REGISTER_REQUIRES_EMAIL_VERIFICATION`, register mails codes: refused at init without
+/// a sender.
+pub fn check(app: &App) -> Result<(), shared::config::ConfigError> {
+    if app.config.verification.register_requires && app.config.email_from.is_none() {
+        return Err(shared::config::ConfigError {
+            var: "EMAIL_FROM",
+            problem: "is required with REGISTER_REQUIRES_EMAIL_VERIFICATION=true: register mails \
+                      the verification code"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 /// Revokes the session stored beside a member that was not created.

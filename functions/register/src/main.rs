@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run(register::handler::handle).await
+    shared::mail::run(register::handler::check, register::handler::handle).await
 }

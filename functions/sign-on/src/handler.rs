@@ -16,7 +16,10 @@
 //! verified means the trusted caller vouches for the mailbox, and whoever registered it before
 //! did not prove it. The merge then also removes the password set before verification, and a
 //! third round trip revokes every other session of the member (refresh tokens live in the
-//! session, so they end too) before the answer.
+//! session, so they end too) before the answer. That proof is also the verification a member
+//! PENDING for it waits for (DESIGN §3.10): the same merge makes it ACTIVE — unless
+//! `REGISTER_REQUIRES_OWNER_APPROVAL` holds, when PENDING members stay refused as before. A
+//! member PENDING for the owner's approval (its email already verified) is never activated.
 //!
 //! The answer carries the session token in the body and sets no cookie: the caller is a server,
 //! which hands the token to its member's client (a `__Host-` cookie set on the server's request
@@ -193,7 +196,12 @@ async fn existing(
     now: Millis,
     audit: &Audit<'_>,
 ) -> Result<Response<Body>, ApiError> {
-    refuse_unless_active(&current, audit)?;
+    // DESIGN §3.10: the trusted caller's proof of the mailbox is the verification a PENDING
+    // registrant was waiting for, unless the owner must still approve every member.
+    let activate = input.verify_email && !app.config.verification.owner_approval;
+    if !(activate && awaits_verification(&current)) {
+        refuse_unless_active(&current, audit)?;
+    }
     let ttl = app.config.session_ttl_seconds;
     let cap = app.config.max_sessions_per_member;
     let verify_email = input.verify_email && !current.email_verified;
@@ -229,8 +237,13 @@ async fn existing(
         }
     };
     let (merged, session, others) = tokio::join!(
-        app.members
-            .merge_profile(&current.email_key, &input.patch, verify_email, now),
+        app.members.merge_profile(
+            &current.email_key,
+            &input.patch,
+            verify_email,
+            activate,
+            now
+        ),
         app.sessions.create_capped(&current, device, now, ttl, cap),
         others,
     );
@@ -276,8 +289,15 @@ async fn revoke_refused(app: &App, s: &NewSession, now: Millis) {
     }
 }
 
-/// BLOCKED → 403 MEMBER_BLOCKED; PENDING → 403 MEMBER_PENDING (sign-on never changes a status,
-/// and a session would skip the owner's approval or the email verification).
+/// A PENDING member whose email is not verified yet: one that registered with
+/// `REGISTER_REQUIRES_EMAIL_VERIFICATION` and has not entered its code.
+fn awaits_verification(member: &Member) -> bool {
+    member.status == Status::Pending && !member.email_verified
+}
+
+/// BLOCKED → 403 MEMBER_BLOCKED; PENDING → 403 MEMBER_PENDING (sign-on changes a status only
+/// as `verifyEmail` does, and a session would skip the owner's approval or the email
+/// verification).
 fn refuse_unless_active(member: &Member, audit: &Audit<'_>) -> Result<(), ApiError> {
     let id = Some(member.member_id.as_str());
     match member.status {

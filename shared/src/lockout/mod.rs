@@ -189,6 +189,12 @@ pub struct Policies {
     pub register_ip: Policy,
     /// Change-password attempts per member: `CHANGE_PASSWORD_MAX_ATTEMPTS` per window.
     pub change_password: Policy,
+    /// Recovery mails per email: `RECOVERY_EMAIL_MAX_PER_HOUR`, then nothing is sent.
+    pub recovery_email: Policy,
+    /// Recovery requests per client IP: `RECOVERY_IP_MAX_PER_HOUR`, then throttled.
+    pub recovery_ip: Policy,
+    /// Verification codes mailed per member: `VERIFY_RESEND_MAX_PER_HOUR`.
+    pub verify_resend: Policy,
 }
 
 /// The window of the per-hour counters: `REGISTER_IP_MAX_PER_HOUR`,
@@ -202,6 +208,12 @@ impl Policies {
         let window_ms = l.failure_window * 1000;
         let throttle = |limit| Policy {
             window_ms,
+            limit,
+            lock: None,
+            gated: false,
+        };
+        let hourly = |limit| Policy {
+            window_ms: HOUR_MS,
             limit,
             lock: None,
             gated: false,
@@ -226,6 +238,9 @@ impl Policies {
                 ..throttle(l.register_ip_max_per_hour)
             },
             change_password: throttle(l.change_password_max_attempts),
+            recovery_email: hourly(l.recovery_email_max_per_hour),
+            recovery_ip: hourly(l.recovery_ip_max_per_hour),
+            verify_resend: hourly(l.verify_resend_max_per_hour),
         }
     }
 }
@@ -257,20 +272,29 @@ pub fn ip_key(kind: &str, ip: &str) -> String {
     format!("{kind}#ip#{ip}")
 }
 
+/// The key of the counter of verification codes mailed to a member (`verify#member#<id>`).
+pub fn verify_resend_key(member_id: &str) -> String {
+    member_key("verify", member_id)
+}
+
 /// The key of a per-member counter.
 pub fn member_key(kind: &str, member_id: &str) -> String {
     format!("{kind}#member#{member_id}")
 }
 
 /// Every counter keyed by one member or by its email, for the member's erasure (DESIGN
-/// §3.12): the email's login failures and verification ceiling, the member's change-password
-/// attempts. A new per-email or per-member counter belongs here too. (Per-IP and per-device
+/// §3.12): the email's login failures and verification ceiling, its recovery mails and
+/// recovery ticket, the member's change-password attempts and verification codes. A new
+/// per-email or per-member counter belongs here too. (Per-IP and per-device
 /// counters hold neither the email nor the member id, and age out on their own.)
 pub fn member_counter_keys(email: &str, member_id: &str) -> Vec<String> {
     vec![
         email_key("login", email),
         verifications_key(email),
+        email_key("recovery", email),
+        crate::recovery::ticket_key(email),
         member_key("chpw", member_id),
+        verify_resend_key(member_id),
     ]
 }
 

@@ -61,3 +61,60 @@ impl Members {
         }
     }
 }
+
+/// What became of marking a member's email verified.
+#[derive(Debug)]
+pub enum Verified {
+    /// Marked; the member as it is now.
+    Marked(Box<Member>),
+    /// Nothing written: the member is BLOCKED, gone, or another member now (as it stands).
+    Refused(Option<Box<Member>>),
+}
+
+impl Members {
+    /// Marks the email of `member_id` verified (DESIGN §3.10), and with `activate` makes the
+    /// member ACTIVE: one conditional `UpdateItem` (same member, not BLOCKED), advancing
+    /// `revision` and `updatedAt`.
+    pub async fn mark_verified(
+        &self,
+        email_key: &str,
+        member_id: &str,
+        activate: bool,
+        now: Millis,
+    ) -> Result<Verified, StoreError> {
+        let mut set =
+            "SET emailVerified = :t, #revision = #revision + :one, updatedAt = :now".to_owned();
+        if activate {
+            set.push_str(", #status = :active");
+        }
+        let mut request = self
+            .update(email_key)
+            .update_expression(set)
+            .condition_expression("memberId = :id AND #status <> :blocked")
+            .expression_attribute_names("#revision", "revision")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":id", s(member_id))
+            .expression_attribute_values(":blocked", s(super::Status::Blocked.as_str()))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if activate {
+            request =
+                request.expression_attribute_values(":active", s(super::Status::Active.as_str()));
+        }
+        match written(request.send().await, "UpdateItem member verified")? {
+            Conditional::Done(out) => match out.attributes {
+                Some(item) => Ok(Verified::Marked(Box::new(decode(item)?))),
+                None => Err(StoreError::new(
+                    "UpdateItem member verified",
+                    "no attributes returned",
+                )),
+            },
+            Conditional::Refused(old) => Ok(Verified::Refused(
+                old.map(decode).transpose()?.map(Box::new),
+            )),
+        }
+    }
+}

@@ -22,7 +22,7 @@ use crate::error::StoreError;
 mod credentials;
 pub mod operator;
 pub mod profile;
-pub use credentials::PasswordChange;
+pub use credentials::{PasswordChange, Verified};
 pub use profile::{CustomField, IdentityProfile, Merge, PROFILE_FIELDS, Phone, ProfilePatch};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

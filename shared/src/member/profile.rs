@@ -613,21 +613,24 @@ fn numbers_storable(v: &Value) -> bool {
 pub enum Merge {
     /// Merged; the member as stored now.
     Merged(Box<Member>),
-    /// Nothing written: the member is not ACTIVE (the member as it is), or no longer exists.
+    /// Nothing written: the member is not ACTIVE (or, with `activate`, not PENDING for its
+    /// email's verification), as it is; or it no longer exists.
     Refused(Option<Box<Member>>),
 }
 
 impl Members {
     /// Sets the given profile fields in one conditional `UpdateItem`, advancing `revision` and
-    /// `updatedAt`. Applies only while the member exists and is ACTIVE; never touches the
-    /// status. With `verify_email` it also marks the email verified and removes the password
-    /// set before — only while the email is still unverified. No read first, so concurrent
-    /// merges never lose each other's fields.
+    /// `updatedAt`. Applies only while the member exists and is ACTIVE. With `verify_email` it
+    /// also marks the email verified and removes the password set before — only while the
+    /// email is still unverified; with `activate` as well, a member PENDING for that
+    /// verification becomes ACTIVE (DESIGN §3.10), the only status it ever changes. No read
+    /// first, so concurrent merges never lose each other's fields.
     pub async fn merge_profile(
         &self,
         email_key: &str,
         patch: &ProfilePatch,
         verify_email: bool,
+        activate: bool,
         now: Millis,
     ) -> Result<Merge, StoreError> {
         let mut set = vec![
@@ -665,6 +668,13 @@ impl Members {
             // unverified, so a password the owner set after verifying is never removed.
             set.push("#emailVerified = :verified".to_owned());
             remove.push("#passwordHash".to_owned());
+            if activate {
+                // Unverified, so PENDING here can only mean waiting for this very proof.
+                set.push("#status = :active".to_owned());
+                condition = "attribute_exists(#emailKey) AND #status IN (:active, :pending)".into();
+                request =
+                    request.expression_attribute_values(":pending", s(Status::Pending.as_str()));
+            }
             condition.push_str(" AND #emailVerified = :unverified");
             request = request
                 .expression_attribute_names("#emailVerified", "emailVerified")

@@ -179,12 +179,32 @@ impl Sessions {
         now: Millis,
         ttl_seconds: i64,
     ) -> Result<NewSession, StoreError> {
-        let bearer = Bearer::mint(session_id_for(&member.member_id));
+        self.create_for(
+            &member.member_id,
+            &member.email_key,
+            device,
+            now,
+            ttl_seconds,
+        )
+        .await
+    }
+
+    /// `create_on` for the member `member_id` at `email_key`, known without its item (recovery
+    /// stores the session beside the write that decides the member, DESIGN §3.9).
+    pub async fn create_for(
+        &self,
+        member_id: &str,
+        email_key: &str,
+        device: &Device,
+        now: Millis,
+        ttl_seconds: i64,
+    ) -> Result<NewSession, StoreError> {
+        let bearer = Bearer::mint(session_id_for(member_id));
         let expires_at = now + ttl_seconds * 1000;
         let session = Session {
             session_id: bearer.id().to_owned(),
-            member_id: member.member_id.clone(),
-            email_key: member.email_key.clone(),
+            member_id: member_id.to_owned(),
+            email_key: email_key.to_owned(),
             token_hash: bearer.hash(),
             created_at: now,
             expires_at,

@@ -26,11 +26,15 @@ use crate::token::{TokenConfig, Tokens};
 
 mod answers;
 mod logs;
+#[cfg(feature = "mail")]
+mod mail;
 mod requests;
 pub mod stats;
 mod tokens;
 pub use answers::*;
 pub use logs::*;
+#[cfg(feature = "mail")]
+pub use mail::*;
 pub use requests::*;
 pub use tokens::*;
 
@@ -418,7 +422,7 @@ pub async fn dead_url() -> String {
 }
 
 /// An `http://` address on which nothing listens.
-async fn dead_address() -> String {
+pub(crate) async fn dead_address() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

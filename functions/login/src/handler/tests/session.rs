@@ -118,3 +118,23 @@ async fn a_member_holds_at_most_max_sessions_per_member_and_the_oldest_go_first(
     }
     assert_eq!(live, [false, false, true, true, true]);
 }
+
+#[tokio::test]
+async fn an_unverified_member_with_the_right_password_gets_a_new_state_token_and_code() {
+    let t = testing::mail_app(&[]).await;
+    let email = testing::unique_email("unverified");
+    t.member(&email, Some(PASSWORD), Status::Pending).await;
+    let a = login(&t, &body(&email, PASSWORD)).await;
+    assert_eq!(a.json["state"], "REQUIRE_EMAIL_VERIFICATION", "{}", a.text);
+    assert!(a.json["stateToken"].as_str().unwrap().starts_with("vs_"));
+    assert!(a.json["sessionToken"].is_null());
+    let again = login(&t, &body(&email, PASSWORD)).await;
+    assert_ne!(again.json["stateToken"], a.json["stateToken"]);
+    let inbox = t.inbox(&email).await;
+    assert_eq!(inbox.len(), 2);
+    assert!(inbox.iter().all(|m| m.code().is_some()));
+    // A wrong password tells nothing of the state.
+    let wrong = login(&t, &body(&email, "wrong password here")).await;
+    assert_eq!(wrong.code(), "INVALID_CREDENTIALS");
+    assert_eq!(t.inbox(&email).await.len(), 2);
+}

@@ -13,6 +13,7 @@ mod input;
 mod limits;
 mod operations;
 mod success;
+mod verification;
 
 pub(super) const PASSWORD: &str = "correct horse battery staple";
 pub(super) const IP: &str = "203.0.113.7";

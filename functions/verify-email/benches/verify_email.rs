@@ -13,24 +13,7 @@ const RUNS: usize = 50;
 #[tokio::main]
 async fn main() {
     let t = testing::mail_app(&[]).await;
-    let mut states = vec![];
-    for i in 0..RUNS {
-        let m = t
-            .member(
-                &testing::unique_email(&format!("bench{i}")),
-                None,
-                Status::Pending,
-            )
-            .await;
-        let s = t
-            .app
-            .verifications
-            .start(&m, t.app.clock.now_ms(), 600)
-            .await
-            .unwrap();
-        states.push((s.token, s.code.expose().to_owned()));
-    }
-    t.app.requests.take();
+    let states = fresh_states(&t, RUNS).await;
     let verify = |token: &str, code: &str| {
         post_json(
             "/v2/verify",
@@ -86,7 +69,7 @@ async fn fresh_states(t: &testing::TestApp, n: usize) -> Vec<(String, String)> {
     for i in 0..n {
         let m = t
             .member(
-                &testing::unique_email(&format!("right{i}")),
+                &testing::unique_email(&format!("bench{i}")),
                 None,
                 Status::Pending,
             )

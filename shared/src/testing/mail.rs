@@ -15,25 +15,14 @@ pub const TEST_EMAIL_FROM: &str = "no-reply@auth.test.example";
 /// The local SES endpoint tests use (`SES_ENDPOINT`); unset or silent, the test stops at once
 /// with one line saying what to start.
 pub fn ses_endpoint() -> String {
-    const START: &str = "run scripts/test, or start aws-ses-v2-local (scripts/dev does) and \
-                         export SES_ENDPOINT=http://127.0.0.1:<port>";
-    let Ok(endpoint) = std::env::var("SES_ENDPOINT") else {
-        panic!("SES_ENDPOINT is not set: this test needs the local SES; {START}");
-    };
-    let addr = endpoint
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let answers = std::net::ToSocketAddrs::to_socket_addrs(addr.as_str())
-        .ok()
-        .and_then(|mut a| a.next())
-        .is_some_and(|a| {
-            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(1)).is_ok()
-        });
-    if !answers {
-        panic!("the local SES does not answer at SES_ENDPOINT={endpoint}; {START}");
-    }
-    endpoint.trim_end_matches('/').to_owned()
+    super::local_endpoint(
+        "SES_ENDPOINT",
+        "the local SES",
+        "run scripts/test, or start aws-ses-v2-local (scripts/dev does) and export \
+         SES_ENDPOINT=http://127.0.0.1:<port>",
+    )
+    .trim_end_matches('/')
+    .to_owned()
 }
 
 /// A fresh app (as `app_with`) whose mail goes to the local SES.

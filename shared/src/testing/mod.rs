@@ -62,10 +62,20 @@ pub fn signing_key_pem() -> String {
 /// where nothing answers, the test stops at once with one line saying what to start, instead
 /// of every table test failing deep inside the SDK.
 pub fn endpoint() -> String {
-    const START: &str = "run scripts/test, or start DynamoDB Local (scripts/dev does) and export \
-                         DYNAMODB_ENDPOINT=http://127.0.0.1:<port>";
-    let Ok(endpoint) = std::env::var("DYNAMODB_ENDPOINT") else {
-        panic!("DYNAMODB_ENDPOINT is not set: this test needs DynamoDB Local; {START}");
+    local_endpoint(
+        "DYNAMODB_ENDPOINT",
+        "DynamoDB Local",
+        "run scripts/test, or start DynamoDB Local (scripts/dev does) and export \
+         DYNAMODB_ENDPOINT=http://127.0.0.1:<port>",
+    )
+}
+
+/// The endpoint in `var` of a local stand-in (`what`) tests need, checked to answer: unset, or
+/// set to an address where nothing listens, the test stops at once with one line saying what
+/// to start (`start`).
+pub(crate) fn local_endpoint(var: &str, what: &str, start: &str) -> String {
+    let Ok(endpoint) = std::env::var(var) else {
+        panic!("{var} is not set: this test needs {what}; {start}");
     };
     let addr = endpoint
         .trim_start_matches("http://")
@@ -79,7 +89,7 @@ pub fn endpoint() -> String {
             std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(1)).is_ok()
         });
     if !answers {
-        panic!("DynamoDB Local does not answer at DYNAMODB_ENDPOINT={endpoint}; {START}");
+        panic!("{what} does not answer at {var}={endpoint}; {start}");
     }
     endpoint
 }

@@ -444,6 +444,32 @@ fn the_argon2_functions_run_at_most_the_reserved_concurrency_the_deployer_sets()
     assert_eq!(knobs.len(), 1, "one setting caps them all: {knobs:?}");
 }
 
+/// Lambda gives CPU in proportion to memory: an argon2 function below 1 GB would spend hundreds
+/// of milliseconds per hash (BENCHMARKS.md), one that never hashes needs no more than 256 MB
+/// (its peak RSS is about 10 MB). Each function states its own size, with no default to
+/// inherit by accident.
+#[test]
+fn each_function_sets_its_memory_for_what_it_does() {
+    let t = yaml("template.yaml");
+    assert!(
+        t["Globals"]["Function"]["MemorySize"].is_null(),
+        "no default size"
+    );
+    for (binary, f) in functions(&t) {
+        let mb = f["Properties"]["MemorySize"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{binary} sets no MemorySize"));
+        if ARGON2_FUNCTIONS.contains(&binary.as_str()) {
+            assert!((1024..=1769).contains(&mb), "{binary}: {mb} MB for argon2");
+        } else {
+            assert!(
+                (128..=256).contains(&mb),
+                "{binary}: {mb} MB without argon2"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_function_logs_to_its_own_group_kept_as_long_as_the_deployer_sets() {
     let t = yaml("template.yaml");
@@ -559,6 +585,47 @@ fn no_secret_is_in_the_template_and_each_function_may_read_only_its_own() {
                 "what {binary} may read (CAPTCHA {captcha:?})"
             );
         }
+    }
+}
+
+/// The features of `shared` that `functions/<binary>` builds with (what its binary links).
+fn shared_features(binary: &str) -> BTreeSet<String> {
+    let manifest =
+        std::fs::read_to_string(root().join("functions").join(binary).join("Cargo.toml")).unwrap();
+    let manifest: toml::Table = manifest.parse().unwrap();
+    manifest["dependencies"]["shared"]
+        .get("features")
+        .and_then(|f| f.as_array())
+        .into_iter()
+        .flatten()
+        .map(|f| f.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A binary links the Secrets Manager and SES clients only where the template lets it use them
+/// (issue 13: size), and always there: a function given a secret's ARN but built without
+/// `secrets-manager` would fail at init, one allowed to mail but built without `mail` would
+/// never send.
+#[test]
+fn each_function_links_the_clients_of_the_services_the_template_lets_it_use() {
+    let t = yaml("template.yaml");
+    let params = params(&t, &[("CaptchaSecretArn", CAPTCHA_ARN)]);
+    for (binary, arn_vars) in SECRETS_READ {
+        let f = function(&t, binary);
+        let mails = stack::statements(&t, &params, &f)
+            .iter()
+            .any(|st| actions(st).contains(&"ses:SendEmail"));
+        let features = shared_features(binary);
+        assert_eq!(
+            features.contains("secrets-manager"),
+            !arn_vars.is_empty(),
+            "{binary}: shared's `secrets-manager` feature (it reads {arn_vars:?})"
+        );
+        assert_eq!(
+            features.contains("mail"),
+            mails,
+            "{binary}: shared's `mail` feature (ses:SendEmail allowed: {mails})"
+        );
     }
 }
 

@@ -47,16 +47,8 @@ pub async fn resolve_secrets<'a>(
     base: &'a dyn Source,
     sdk: &aws_config::SdkConfig,
 ) -> Result<WithSecrets<'a>, ConfigError> {
-    let client = std::sync::OnceLock::new();
-    resolve_secrets_with(base, async |var, arn| {
-        read(
-            client.get_or_init(|| aws_sdk_secretsmanager::Client::new(sdk)),
-            var,
-            arn,
-        )
-        .await
-    })
-    .await
+    let reader = Reader::new(sdk);
+    resolve_secrets_with(base, async |var, arn| reader.read(var, arn).await).await
 }
 
 /// `resolve_secrets` with the read given: `fetch(arn_var, arn)` answers a secret's string.
@@ -95,30 +87,70 @@ pub async fn read_secret(
     var: &'static str,
     arn: &str,
 ) -> Result<String, ConfigError> {
-    read(&aws_sdk_secretsmanager::Client::new(sdk), var, arn).await
+    Reader::new(sdk).read(var, arn).await
 }
 
-async fn read(
-    client: &aws_sdk_secretsmanager::Client,
-    var: &'static str,
-    arn: &str,
-) -> Result<String, ConfigError> {
-    let out = client
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| ConfigError {
+/// Reads secrets with one Secrets Manager client, built on the first read. A function built
+/// without the `secrets-manager` feature links no client: an ARN given to it fails at init,
+/// naming the setting, instead of being ignored.
+struct Reader<'a> {
+    #[cfg(feature = "secrets-manager")]
+    sdk: &'a aws_config::SdkConfig,
+    #[cfg(feature = "secrets-manager")]
+    client: std::sync::OnceLock<aws_sdk_secretsmanager::Client>,
+    #[cfg(not(feature = "secrets-manager"))]
+    sdk: std::marker::PhantomData<&'a aws_config::SdkConfig>,
+}
+
+impl<'a> Reader<'a> {
+    #[cfg(feature = "secrets-manager")]
+    fn new(sdk: &'a aws_config::SdkConfig) -> Self {
+        Self {
+            sdk,
+            client: std::sync::OnceLock::new(),
+        }
+    }
+
+    #[cfg(not(feature = "secrets-manager"))]
+    fn new(_: &'a aws_config::SdkConfig) -> Self {
+        Self {
+            sdk: std::marker::PhantomData,
+        }
+    }
+
+    #[cfg(feature = "secrets-manager")]
+    async fn read(&self, var: &'static str, arn: &str) -> Result<String, ConfigError> {
+        let client = self
+            .client
+            .get_or_init(|| aws_sdk_secretsmanager::Client::new(self.sdk));
+        let out = client
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| ConfigError {
+                var,
+                problem: format!(
+                    "the secret cannot be read: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                ),
+            })?;
+        out.secret_string.ok_or(ConfigError {
             var,
-            problem: format!(
-                "the secret cannot be read: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            ),
-        })?;
-    out.secret_string.ok_or(ConfigError {
-        var,
-        problem: "the secret has no SecretString (store the value as text, not binary)".into(),
-    })
+            problem: "the secret has no SecretString (store the value as text, not binary)".into(),
+        })
+    }
+
+    #[cfg(not(feature = "secrets-manager"))]
+    async fn read(&self, var: &'static str, _: &str) -> Result<String, ConfigError> {
+        Err(ConfigError {
+            var,
+            problem: "this function reads no secret from Secrets Manager (it is built without \
+                      shared's `secrets-manager` feature); give the ARN only to the functions \
+                      that read it"
+                .into(),
+        })
+    }
 }
 
 #[cfg(test)]

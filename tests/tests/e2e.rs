@@ -186,6 +186,22 @@ async fn login_over_http_answers_as_the_contract_says_and_logs_no_secret() {
     );
 }
 
+/// What every signed-in answer carries (DESIGN §3.1): 200 `SUCCESS` and the session cookie.
+/// Answers the member's id and the sessionToken.
+fn signed_in(status: u16, headers: &reqwest::header::HeaderMap, body: &Value) -> (String, String) {
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("SUCCESS")),
+        "{body}"
+    );
+    let cookie = headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.starts_with("__Host-session="), "{cookie}");
+    (
+        body["identity"]["id"].as_str().unwrap().to_owned(),
+        body["sessionToken"].as_str().unwrap().to_owned(),
+    )
+}
+
 async fn post_form(path: &str, form: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Value) {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
@@ -234,20 +250,7 @@ async fn a_member_registers_gets_tokens_changes_password_and_logs_out_over_http(
         &[JSON],
     )
     .await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (200, Some("SUCCESS")),
-        "{body}"
-    );
-    assert!(
-        headers
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .starts_with("__Host-session=")
-    );
-    let member_id = body["identity"]["id"].as_str().unwrap().to_owned();
+    let (member_id, _) = signed_in(status, &headers, &body);
     let (status, _, body) = post(
         "/v2/register",
         &json!({"loginId": {"email": email}, "password": first}).to_string(),
@@ -563,21 +566,8 @@ async fn a_member_recovers_the_account_from_the_mailed_link_over_http() {
         "newPassword"
     );
     let (status, headers, body) = post("/v2/recovery/recover", &recover(fresh), &[JSON]).await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (200, Some("SUCCESS")),
-        "{body}"
-    );
-    assert_eq!(body["identity"]["id"], member.member_id.as_str());
-    assert!(
-        headers
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .starts_with("__Host-session=")
-    );
-    let session = body["sessionToken"].as_str().unwrap().to_owned();
+    let (id, session) = signed_in(status, &headers, &body);
+    assert_eq!(id, member.member_id);
 
     assert_eq!(post("/v2/login", &login(PASSWORD), &[JSON]).await.0, 401);
     assert_eq!(post("/v2/login", &login(fresh), &[JSON]).await.0, 200);
@@ -652,23 +642,10 @@ async fn a_registrant_verifies_the_mailed_code_and_gets_a_session_over_http() {
         (400, Some("INVALID_VERIFICATION_CODE"))
     );
     let (status, headers, body) = post_to(&base, "/v2/verify", &verify(&code), &[JSON]).await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (200, Some("SUCCESS")),
-        "{body}"
-    );
-    assert_eq!(body["identity"]["id"], member_id.as_str());
+    let (id, session) = signed_in(status, &headers, &body);
+    assert_eq!(id, member_id);
     assert_eq!(body["identity"]["status"]["name"], "ACTIVE");
     assert_eq!(body["identity"]["email"]["isVerified"], true);
-    assert!(
-        headers
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .starts_with("__Host-session=")
-    );
-    let session = body["sessionToken"].as_str().unwrap().to_owned();
     assert_eq!(exchange(&session).await.0, 200, "a working session");
 
     let logs = logs_of("E2E_VERIFY_LOG_FILE", &member_id).await;

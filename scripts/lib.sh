@@ -94,7 +94,7 @@ load_dev_env() {
   while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in ''|'#'*) continue ;; esac
     key=${line%%=*}
-    [ -z "${!key+x}" ] && export "$line"
+    if [ -z "${!key+x}" ]; then export "$line"; fi
   done <"$ROOT/dev.env"
 }
 
@@ -148,4 +148,36 @@ stop() {
   pkill -TERM -P "$pid" 2>/dev/null || true
   kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+}
+
+# Debian's Chromium (apt) and playwright-core (npm, in .local/browser) for the browser test.
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    log "installing Chromium (apt packages chromium, chromium-driver)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  if [ ! -f "$LOCAL/browser/node_modules/playwright-core/index.mjs" ]; then
+    log "installing playwright-core into .local/browser"
+    mkdir -p "$LOCAL/browser"
+    (cd "$LOCAL/browser" && npm install --silent --no-audit --no-fund playwright-core >/dev/null)
+  fi
+  export PLAYWRIGHT_CORE="$LOCAL/browser/node_modules/playwright-core" CHROMIUM="$(command -v chromium)"
+}
+
+# browser_stack_env WEB_PORT GATEWAY_PORT CAPTCHA_PORT: the API settings the example app
+# (examples/web) and its browser test expect: the app's origin for CORS, the logout redirect
+# and the recovery page; email verification on; the test CAPTCHA provider of
+# examples/web/serve.mjs, asked for after 2 failures, and a lock after 4; no refresh reuse
+# interval, so only the client's single-flight refresh keeps two tabs signed in.
+browser_stack_env() {
+  local web=$1 gateway=$2 captcha=$3
+  export CORS_ALLOWED_ORIGINS="http://localhost:$web"
+  export LOGOUT_REDIRECT_ALLOWLIST="http://localhost:$web/signed-out,http://localhost:$web/"
+  export RECOVERY_PAGE_URL="http://localhost:$web/recover"
+  export REGISTER_REQUIRES_EMAIL_VERIFICATION=true
+  export CAPTCHA_PROVIDER=turnstile CAPTCHA_SECRET=local-test-captcha-secret
+  export CAPTCHA_VERIFY_URL="http://127.0.0.1:$captcha/siteverify" CAPTCHA_EXPECTED_HOSTNAMES=localhost
+  export LOGIN_CAPTCHA_AFTER_FAILURES=2 LOGIN_LOCK_AFTER_FAILURES=4
+  export REFRESH_REUSE_INTERVAL_SECONDS=0
+  export WEB_PORT=$web GATEWAY_PORT=$gateway CAPTCHA_PORT=$captcha
 }

@@ -7,6 +7,7 @@ const config = await (await fetch('/config.json')).json();
 const $ = (sel) => document.querySelector(sel);
 const IDENTITY = 'example.identity';
 const PENDING = 'example.verification';
+let loggingOut = false; // this tab's own logout, which navigates by itself
 
 const auth = createAuthClient({
   baseUrl: config.apiBaseUrl,
@@ -15,7 +16,7 @@ const auth = createAuthClient({
     if (t) return showExpiry(t);
     // Signed out here or in another tab, or the session was ended from another device.
     localStorage.removeItem(IDENTITY);
-    if (!$('#view-home').hidden) go('/', 'You have been signed out.');
+    if (!loggingOut && !$('#view-home').hidden) go('/', 'You have been signed out.');
   },
 });
 
@@ -324,12 +325,21 @@ $('#password-form').addEventListener('submit', busy('password', async () => {
 }));
 
 $('#logout').addEventListener('click', async () => {
-  const redirect = await auth.logout({ postLogoutRedirectUri: config.signedOutUrl });
+  // The tokens are forgotten in every tab first; the session ends server-side.
+  loggingOut = true;
   localStorage.removeItem(IDENTITY);
-  go(redirect ? new URL(redirect).pathname : '/signed-out');
+  try {
+    const redirect = await auth.logout({ postLogoutRedirectUri: config.signedOutUrl });
+    go(redirect ? new URL(redirect).pathname : '/signed-out');
+  } catch (err) {
+    go('/signed-out', `Signed out here; the service answered ${err.status ?? err.message}, so the session may outlive its cookie.`);
+  } finally {
+    loggingOut = false;
+  }
 });
 
 $('#logout-redirect').addEventListener('click', () => {
+  loggingOut = true;
   localStorage.removeItem(IDENTITY);
   auth.logoutByRedirect({ postLogoutRedirectUri: config.signedOutUrl });
 });

@@ -31,6 +31,8 @@ pub const FUNCTIONS: &[(&str, bool)] = &[
     ("logout", false),
     ("sessions", false),
     ("admin", false),
+    ("recovery", true),
+    ("verify-email", false),
     ("session-cleanup", false),
 ];
 
@@ -176,6 +178,14 @@ fn run() -> Result<(), String> {
                 "logout" => (scenarios::logout(&logout_sessions[n - 1]), 200),
                 "sessions" => (scenarios::sessions(&sessions_session), 200),
                 "admin" => (scenarios::admin_find(&login_email), 200),
+                "recovery" => (
+                    scenarios::recovery_send_email(
+                        &format!("cold-recovery-{n}-{nonce}@bench.example"),
+                        &format!("10.150.{}.{}", n / 256 % 256, n % 256),
+                    ),
+                    200,
+                ),
+                "verify-email" => (scenarios::verify_unknown_state(n), 400),
                 _ => (scenarios::scheduled(), 0),
             }
         };

@@ -139,6 +139,30 @@ pub fn admin_find(email: &str) -> String {
     event.to_string()
 }
 
+/// A recovery link asked for: an email with no member does the same DynamoDB work as a
+/// member's (DESIGN 3.9) and leaves the per-email limit alone; `ip` varies under the per-IP one.
+pub fn recovery_send_email(email: &str, ip: &str) -> String {
+    http(
+        "POST",
+        "/v2/recovery/send-email",
+        &[],
+        Some(&json!({ "email": email })),
+        ip,
+    )
+}
+
+/// A code checked against a well-formed stateToken that names no state: the lookup a guess
+/// costs, answered 400 `INVALID_STATE_TOKEN`.
+pub fn verify_unknown_state(n: usize) -> String {
+    http(
+        "POST",
+        "/v2/verify",
+        &[],
+        Some(&json!({ "stateToken": format!("vs_cold{n}.bench-secret-{n}"), "code": "123456" })),
+        "198.51.100.12",
+    )
+}
+
 pub fn scheduled() -> String {
     json!({
         "version": "0",

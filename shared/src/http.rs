@@ -180,6 +180,21 @@ pub fn clear_session_cookie() -> String {
     session_cookie("", 0)
 }
 
+/// The answer of every sign-in (login, register, recovery, email verification):
+/// `200 {"state": "SUCCESS", "sessionToken", "identity"}` with the session cookie.
+pub fn signed_in(session_token: &str, identity: Value, ttl_seconds: i64) -> Response<Body> {
+    let body = serde_json::json!({
+        "state": "SUCCESS",
+        "sessionToken": session_token,
+        "identity": identity,
+    });
+    with_header(
+        json_response(200, &body),
+        "set-cookie",
+        &session_cookie(session_token, ttl_seconds),
+    )
+}
+
 /// A JSON response that no cache keeps.
 pub fn json_response(status: u16, body: &Value) -> Response<Body> {
     Response::builder()
@@ -285,6 +300,29 @@ mod tests {
         }
         assert!(!c.contains("Domain"));
         assert!(clear_session_cookie().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn a_sign_in_answers_success_with_the_token_in_body_and_cookie_and_no_cache() {
+        let r = signed_in("st_a.b", serde_json::json!({"id": "m1"}), 60);
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let cookies: Vec<_> = r.headers().get_all("set-cookie").iter().collect();
+        assert_eq!(cookies.len(), 1);
+        assert!(
+            cookies[0]
+                .to_str()
+                .unwrap()
+                .starts_with("__Host-session=st_a.b;")
+        );
+        let Body::Text(text) = r.body() else {
+            panic!("a text body")
+        };
+        let body: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"state": "SUCCESS", "sessionToken": "st_a.b", "identity": {"id": "m1"}})
+        );
     }
 
     #[test]

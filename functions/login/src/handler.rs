@@ -331,16 +331,7 @@ fn respond(
         }
         (Status::Active, Some(s)) => {
             audit("login", "success", id, ip);
-            let body = json!({
-                "state": "SUCCESS",
-                "sessionToken": s.token,
-                "identity": member.identity(),
-            });
-            Ok(http::with_header(
-                http::json_response(200, &body),
-                "set-cookie",
-                &http::session_cookie(&s.token, ttl),
-            ))
+            Ok(http::signed_in(&s.token, member.identity(), ttl))
         }
         (Status::Active, None) => Err(ApiError::Internal),
     }

@@ -256,15 +256,10 @@ async fn respond(
         ));
     }
     audit("recovery", "success", id, ip);
-    let body = json!({
-        "state": "SUCCESS",
-        "sessionToken": session.token,
-        "identity": member.identity(),
-    });
-    Ok(http::with_header(
-        http::json_response(200, &body),
-        "set-cookie",
-        &http::session_cookie(&session.token, app.config.session_ttl_seconds),
+    Ok(http::signed_in(
+        &session.token,
+        member.identity(),
+        app.config.session_ttl_seconds,
     ))
 }
 

@@ -115,7 +115,7 @@ pub async fn register(app: &App, req: &Request, ip: &str) -> Result<Response<Bod
         }
     };
     audit("register", "success", Some(&member.member_id), ip);
-    Ok(respond(&member, &session, ttl))
+    Ok(http::signed_in(&session.token, member.identity(), ttl))
 }
 
 /// Stage 2 with `REGISTER_REQUIRES_EMAIL_VERIFICATION` (DESIGN §3.10): the PENDING member, if
@@ -194,19 +194,6 @@ async fn discard(app: &App, session: Result<NewSession, shared::error::StoreErro
         // Harmless: its token was never handed out, and cleanup collects it when it expires.
         tracing::warn!(event = "register_session_not_revoked", session_id = %s.session.session_id, error = %e);
     }
-}
-
-fn respond(member: &Member, session: &NewSession, ttl: i64) -> Response<Body> {
-    let body = json!({
-        "state": "SUCCESS",
-        "sessionToken": session.token,
-        "identity": member.identity(),
-    });
-    http::with_header(
-        http::json_response(200, &body),
-        "set-cookie",
-        &http::session_cookie(&session.token, ttl),
-    )
 }
 
 #[cfg(test)]

@@ -160,16 +160,7 @@ pub async fn verify(app: &App, req: &Request, ip: &str) -> Result<Response<Body>
     match (member.status, session?) {
         (Status::Active, Some(s)) => {
             audit(EVENT, "success", Some(member_id), ip);
-            let body = json!({
-                "state": "SUCCESS",
-                "sessionToken": s.token,
-                "identity": member.identity(),
-            });
-            Ok(http::with_header(
-                http::json_response(200, &body),
-                "set-cookie",
-                &http::session_cookie(&s.token, ttl),
-            ))
+            Ok(http::signed_in(&s.token, member.identity(), ttl))
         }
         (_, s) => {
             discard(app, Ok(s), now).await;

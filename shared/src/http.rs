@@ -247,16 +247,24 @@ where
     F: Fn(&'static App, Request, String) -> Fut,
     Fut: Future<Output = Response<Body>> + Send,
 {
-    crate::telemetry::init();
-    let app = App::from_env().await?;
-    check(&app)?;
-    // Built once and kept for the life of the execution environment.
-    let app: &'static App = Box::leak(Box::new(app));
+    let app = init(check).await?;
     lambda_http::run(lambda_http::service_fn(|req: Request| {
         let request_id = request_id(&req);
         serve(request_id.clone(), handler(app, req, request_id))
     }))
     .await
+}
+
+/// Every function's init: JSON logs, then the app built from the environment and checked,
+/// kept for the life of the execution environment.
+pub(crate) async fn init<C>(check: C) -> Result<&'static App, lambda_http::Error>
+where
+    C: FnOnce(&App) -> Result<(), ConfigError>,
+{
+    crate::telemetry::init();
+    let app = App::from_env().await?;
+    check(&app)?;
+    Ok(Box::leak(Box::new(app)))
 }
 
 /// Runs a handler so that a panic becomes a 500 carrying only the request id.

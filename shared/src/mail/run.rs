@@ -22,10 +22,7 @@ where
     F: Fn(&'static App, Request, String) -> Fut,
     Fut: Future<Output = Response<Body>> + Send,
 {
-    crate::telemetry::init();
-    let app = App::from_env().await?;
-    check(&app)?;
-    let app: &'static App = Box::leak(Box::new(app));
+    let app = crate::http::init(check).await?;
     let (done, finished) = unbounded_channel::<()>();
     let extension = match (&app.mail, std::env::var("AWS_LAMBDA_RUNTIME_API")) {
         (Some(mailer), Ok(_)) => {

@@ -1,9 +1,9 @@
 //! Failures lock the email (for longer each time) and throttle the client IP; successes do not
 //! count against a shared IP.
 
-use shared::testing::{self, Answer, answer, post_json};
+use shared::testing::{self, post_json};
 
-use super::{PASSWORD, body, login, login_from};
+use super::{PASSWORD, all_at_once, body, login, login_from};
 
 #[tokio::test]
 async fn ten_failures_lock_the_email_and_the_next_lock_lasts_twice_as_long() {
@@ -44,21 +44,13 @@ async fn fifty_concurrent_wrong_passwords_let_exactly_ten_verifications_through(
     t.active_member("ann@example.com", PASSWORD).await;
     let before = t.app.hasher.verifications();
     let attempts = (0..50).map(|i| {
-        let app = t.app.clone();
-        tokio::spawn(async move {
-            let req = post_json(
-                "/v2/login",
-                &body("ann@example.com", "wrong password here"),
-                &format!("198.51.100.{i}"),
-            );
-            answer(crate::handler::handle(&app, req, "r".into()).await)
-        })
+        post_json(
+            "/v2/login",
+            &body("ann@example.com", "wrong password here"),
+            &format!("198.51.100.{i}"),
+        )
     });
-    let answers: Vec<Answer> = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let answers = all_at_once(&t, attempts).await;
     let verified = t.app.hasher.verifications() - before;
     let unauthorized = answers.iter().filter(|a| a.status == 401).count();
     let locked = answers

@@ -77,3 +77,16 @@ async fn login_from(t: &TestApp, body: &Value, ip: &str) -> Answer {
 async fn login(t: &TestApp, body: &Value) -> Answer {
     login_from(t, body, IP).await
 }
+
+/// Every request handled at once, each on a task of its own; the answers in request order.
+async fn all_at_once(t: &TestApp, requests: impl IntoIterator<Item = Request>) -> Vec<Answer> {
+    let tasks = requests.into_iter().map(|req| {
+        let app = t.app.clone();
+        tokio::spawn(async move { answer(super::handle(&app, req, "r".into()).await) })
+    });
+    futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}

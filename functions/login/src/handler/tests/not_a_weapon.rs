@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use shared::lockout;
 use shared::testing::{self, ACCEPTED, Answer, FakeSiteverify, TestApp, answer, request};
 
-use super::{IP, PASSWORD, body, login, login_from};
+use super::{IP, PASSWORD, all_at_once, body, login, login_from};
 
 const WRONG: &str = "wrong password here";
 
@@ -180,24 +180,16 @@ async fn no_more_verifications_per_hour_than_the_ceiling_even_concurrently_from_
     let before = t.app.hasher.verifications();
     // Thirty devices, each with a valid cookie for the email and a fresh counter of its own.
     let attempts = (0..30).map(|i| {
-        let app = t.app.clone();
         let cookie = format!("__Host-device={}", devices.issue("ann@example.com", now));
-        tokio::spawn(async move {
-            let req = request(
-                "POST",
-                "/v2/login",
-                &[("content-type", "application/json"), ("cookie", &cookie)],
-                &body("ann@example.com", WRONG).to_string(),
-                &format!("198.51.100.{i}"),
-            );
-            answer(crate::handler::handle(&app, req, "r".into()).await)
-        })
+        request(
+            "POST",
+            "/v2/login",
+            &[("content-type", "application/json"), ("cookie", &cookie)],
+            &body("ann@example.com", WRONG).to_string(),
+            &format!("198.51.100.{i}"),
+        )
     });
-    let answers: Vec<Answer> = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let answers = all_at_once(&t, attempts).await;
     let verified = t.app.hasher.verifications() - before;
     assert!(
         verified <= 6,

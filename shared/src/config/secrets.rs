@@ -94,27 +94,18 @@ pub async fn read_secret(
 /// without the `secrets-manager` feature links no client: an ARN given to it fails at init,
 /// naming the setting, instead of being ignored.
 struct Reader<'a> {
-    #[cfg(feature = "secrets-manager")]
+    #[cfg_attr(not(feature = "secrets-manager"), allow(dead_code))]
     sdk: &'a aws_config::SdkConfig,
     #[cfg(feature = "secrets-manager")]
     client: std::sync::OnceLock<aws_sdk_secretsmanager::Client>,
-    #[cfg(not(feature = "secrets-manager"))]
-    sdk: std::marker::PhantomData<&'a aws_config::SdkConfig>,
 }
 
 impl<'a> Reader<'a> {
-    #[cfg(feature = "secrets-manager")]
     fn new(sdk: &'a aws_config::SdkConfig) -> Self {
         Self {
             sdk,
+            #[cfg(feature = "secrets-manager")]
             client: std::sync::OnceLock::new(),
-        }
-    }
-
-    #[cfg(not(feature = "secrets-manager"))]
-    fn new(_: &'a aws_config::SdkConfig) -> Self {
-        Self {
-            sdk: std::marker::PhantomData,
         }
     }
 

@@ -164,6 +164,13 @@ ensure_browser() {
   export PLAYWRIGHT_CORE="$LOCAL/browser/node_modules/playwright-core" CHROMIUM="$(command -v chromium)"
 }
 
+# test_captcha_env CAPTCHA_PORT: the API checks CAPTCHAs with the example's test provider
+# (examples/web/serve.mjs, its TEST_CAPTCHA_SECRET) on that port, as a site's real one would.
+test_captcha_env() {
+  export CAPTCHA_PROVIDER=turnstile CAPTCHA_SECRET=local-test-captcha-secret CAPTCHA_EXPECTED_HOSTNAMES=localhost
+  export CAPTCHA_VERIFY_URL="http://127.0.0.1:$1/siteverify"
+}
+
 # browser_stack_env WEB_PORT GATEWAY_PORT CAPTCHA_PORT: the API settings the example app
 # (examples/web) and its browser test expect: the app's origin for CORS, the logout redirect
 # and the recovery page; email verification on; the test CAPTCHA provider of
@@ -175,8 +182,7 @@ browser_stack_env() {
   export LOGOUT_REDIRECT_ALLOWLIST="http://localhost:$web/signed-out,http://localhost:$web/"
   export RECOVERY_PAGE_URL="http://localhost:$web/recover"
   export REGISTER_REQUIRES_EMAIL_VERIFICATION=true
-  export CAPTCHA_PROVIDER=turnstile CAPTCHA_SECRET=local-test-captcha-secret
-  export CAPTCHA_VERIFY_URL="http://127.0.0.1:$captcha/siteverify" CAPTCHA_EXPECTED_HOSTNAMES=localhost
+  test_captcha_env "$captcha"
   export LOGIN_CAPTCHA_AFTER_FAILURES=2 LOGIN_LOCK_AFTER_FAILURES=4
   export REFRESH_REUSE_INTERVAL_SECONDS=0
   export WEB_PORT=$web GATEWAY_PORT=$gateway CAPTCHA_PORT=$captcha

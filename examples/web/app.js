@@ -182,7 +182,7 @@ function takeCaptcha(form) {
 
 // ---- forms ----
 
-function busy(form, fn) {
+function busy(fn) {
   return async (e) => {
     e.preventDefault();
     const button = e.target.querySelector('button[type="submit"]');
@@ -197,14 +197,14 @@ function busy(form, fn) {
   };
 }
 
-$('#login-form').addEventListener('submit', busy('login', async () => {
+$('#login-form').addEventListener('submit', busy(async () => {
   const email = $('#login-email').value.trim();
   const r = await auth.login({ email, password: $('#login-password').value, captchaToken: takeCaptcha('login') });
   $('#login-password').value = '';
   await result(r, { form: 'login', email });
 }));
 
-$('#register-form').addEventListener('submit', busy('register', async () => {
+$('#register-form').addEventListener('submit', busy(async () => {
   const email = $('#register-email').value.trim();
   const r = await auth.register({ email, password: $('#register-password').value, captchaToken: takeCaptcha('register') });
   await result(r, { form: 'register', email });
@@ -218,7 +218,7 @@ function pending() {
   }
 }
 
-$('#verify-form').addEventListener('submit', busy('verify', async () => {
+$('#verify-form').addEventListener('submit', busy(async () => {
   const p = pending();
   const r = await auth.verify({ stateToken: p.stateToken, code: $('#verify-code').value.trim() });
   $('#verify-code').value = '';
@@ -231,13 +231,13 @@ $('#verify-resend').addEventListener('click', async () => {
   else await result(r, { form: 'verify', email: pending().email });
 });
 
-$('#forgot-form').addEventListener('submit', busy('forgot', async () => {
+$('#forgot-form').addEventListener('submit', busy(async () => {
   const r = await auth.sendRecoveryEmail({ email: $('#forgot-email').value.trim() });
   if (r.state === 'SENT') say('If that email has an account, a link to reset its password is on its way.');
   else await result(r, { form: 'forgot', email: '' });
 }));
 
-$('#recover-form').addEventListener('submit', busy('recover', async () => {
+$('#recover-form').addEventListener('submit', busy(async () => {
   const recoveryToken = new URLSearchParams(location.search).get('recoveryToken');
   const r = await auth.recover({ recoveryToken, newPassword: $('#recover-password').value });
   await result(r, { form: 'recover', email: '' });
@@ -302,7 +302,7 @@ $('#devices-end-others').addEventListener('click', async () => {
   say(`${n} other session${n === 1 ? '' : 's'} ended.`);
 });
 
-$('#password-form').addEventListener('submit', busy('password', async () => {
+$('#password-form').addEventListener('submit', busy(async () => {
   violations('password', []);
   const r = await auth.changePassword({
     currentPassword: $('#password-current').value || undefined,

@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 
-/** The secret the API sends to the test provider (CAPTCHA_SECRET); not a secret of anything real. */
+/** The secret the API sends to the test provider (CAPTCHA_SECRET, scripts/lib.sh test_captcha_env); not a secret of anything real. */
 export const TEST_CAPTCHA_SECRET = 'local-test-captcha-secret';
 
 const PAGES = new Set(['/', '/register', '/verify', '/forgot', '/recover', '/signed-out']);

@@ -79,16 +79,17 @@ async fn post_to(
     base: &str,
     path: &str,
     body: &str,
-    headers: &[(&str, &str)],
+    headers_in: &[(&str, &str)],
 ) -> (u16, reqwest::header::HeaderMap, Value) {
     let mut req = http().post(format!("{base}{path}")).body(body.to_owned());
-    for (k, v) in headers {
+    for (k, v) in headers_in {
         req = req.header(*k, *v);
     }
     let resp = req.send().await.expect("the local API answers");
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap();
+    note_secrets(headers_in, body, &headers, &text);
     (
         status,
         headers,
@@ -97,6 +98,21 @@ async fn post_to(
 }
 
 const JSON: (&str, &str) = ("content-type", "application/json");
+
+/// Notes the secrets of one exchange for the secret scan that runs after these tests
+/// (`SECRETS_OUT`, `shared::testing::secrets`).
+fn note_secrets(
+    sent: &[(&str, &str)],
+    body: &str,
+    answer_headers: &reqwest::header::HeaderMap,
+    answer: &str,
+) {
+    let answered: Vec<(&str, &str)> = answer_headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .collect();
+    shared::testing::secrets::note(sent, body, &answered, answer);
+}
 
 /// The functions' output once it mentions `marker`, waiting a little for the pipe to drain.
 async fn logs_mentioning(marker: &str) -> String {
@@ -444,7 +460,9 @@ async fn send(method: &str, path: &str, body: &str, headers: &[(&str, &str)]) ->
     }
     let resp = req.send().await.expect("the local API answers");
     let status = resp.status().as_u16();
+    let answer_headers = resp.headers().clone();
     let text = resp.text().await.unwrap();
+    note_secrets(headers, body, &answer_headers, &text);
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 

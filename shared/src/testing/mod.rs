@@ -29,6 +29,7 @@ mod logs;
 #[cfg(feature = "mail")]
 mod mail;
 mod requests;
+pub mod secrets;
 pub mod stats;
 mod tokens;
 pub use answers::*;

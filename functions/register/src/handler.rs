@@ -6,7 +6,10 @@
 //! does not use up the client's registration allowance. Then two sequential stages:
 //! 1. the conditional count of this registration against the client IP's hourly counter
 //!    (`REGISTER_IP_MAX_PER_HOUR`, then 429 `THROTTLED`, before any argon2 work); then the
-//!    CAPTCHA when `REGISTER_REQUIRES_CAPTCHA` is on, and one argon2id hash;
+//!    CAPTCHA when `REGISTER_REQUIRES_CAPTCHA` is on, and one argon2id hash. A registration
+//!    the service fails to finish (a 5xx: the CAPTCHA verifier or DynamoDB unavailable) gives
+//!    the count back, so retrying through an outage does not use up the hour; a refused
+//!    CAPTCHA or a taken email keeps it;
 //! 2. at once, the member `PutItem` conditional on the email being new — so concurrent
 //!    registrations of one email create exactly one member — and the session `PutItem`.
 //!
@@ -53,7 +56,7 @@ pub async fn register(app: &App, req: &Request, ip: &str) -> Result<Response<Bod
             audit("register", "captcha_required", None, ip);
             return Err(ApiError::captcha_required());
         };
-        Some(token)
+        Some(token.to_owned())
     } else {
         None
     };
@@ -61,16 +64,42 @@ pub async fn register(app: &App, req: &Request, ip: &str) -> Result<Response<Bod
 
     // Stage 1: count the registration against the client IP, before any argon2 work.
     let counter = lockout::ip_key("register", ip);
-    if let Attempt::Refused { retry_after, .. } = app
+    let window_start = match app
         .counters
         .count(&counter, app.policies.register_ip, now)
         .await?
     {
-        audit("register", "throttled", None, ip);
-        return Err(ApiError::throttled(retry_after));
+        Attempt::Refused { retry_after, .. } => {
+            audit("register", "throttled", None, ip);
+            return Err(ApiError::throttled(retry_after));
+        }
+        Attempt::Admitted { window_start, .. } => window_start,
+    };
+    let answer = admitted(app, req, ip, input, captcha_token, now).await;
+    // A registration the service failed to finish (CAPTCHA verifier down, DynamoDB
+    // unavailable) gives its count back: a client retrying through an outage keeps its hourly
+    // allowance. Refusals for the request itself (a rejected CAPTCHA, a taken email) keep it.
+    if let Err(e) = &answer
+        && e.status() >= 500
+        && let Err(refund) = app.counters.refund(&counter, window_start).await
+    {
+        tracing::warn!(event = "register_refund_failed", error = %refund);
     }
+    answer
+}
+
+/// Everything after the IP's allowance admitted the registration: the CAPTCHA, the hash and
+/// stage 2.
+async fn admitted(
+    app: &App,
+    req: &Request,
+    ip: &str,
+    input: request::Registration,
+    captcha_token: Option<String>,
+    now: i64,
+) -> Result<Response<Body>, ApiError> {
     if let Some(token) = captcha_token
-        && !app.captcha.verify(token, ip).await?
+        && !app.captcha.verify(&token, ip).await?
     {
         audit("register", "captcha_rejected", None, ip);
         return Err(ApiError::invalid_captcha());

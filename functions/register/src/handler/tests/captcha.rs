@@ -49,3 +49,30 @@ async fn a_captcha_provider_that_does_not_answer_fails_closed() {
     testing::assert_unavailable(&a);
     assert!(t.items(&t.tables.members).await.is_empty());
 }
+
+#[tokio::test]
+async fn an_outage_gives_back_the_registration_count_a_rejected_captcha_keeps_it() {
+    let one_an_hour = [
+        ("REGISTER_REQUIRES_CAPTCHA", "true"),
+        ("REGISTER_IP_MAX_PER_HOUR", "1"),
+    ];
+    let dead = testing::dead_url().await;
+    let t = testing::captcha_app("turnstile", &dead, &one_an_hour).await;
+    let mut b = body("ann@example.com", PASSWORD);
+    b["captchaTokens"] = json!([{"token": ACCEPTED}]);
+    // Retrying through the outage is not throttled: each failed try gave its count back.
+    for _ in 0..3 {
+        testing::assert_unavailable(&register(&t, &b).await);
+    }
+
+    let fake = FakeSiteverify::start().await;
+    let t = testing::captcha_app("turnstile", &fake.url, &one_an_hour).await;
+    b["captchaTokens"] = json!([{"token": "forged"}]);
+    let a = register(&t, &b).await;
+    assert_eq!((a.status, a.code()), (401, "INVALID_CAPTCHA_TOKEN"));
+    // A rejected CAPTCHA is the client's answer, not an outage: it used up the hour.
+    b["captchaTokens"] = json!([{"token": ACCEPTED}]);
+    let a = register(&t, &b).await;
+    assert_eq!((a.status, a.code()), (429, "THROTTLED"));
+    assert!(t.items(&t.tables.members).await.is_empty());
+}

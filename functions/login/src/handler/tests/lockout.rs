@@ -52,16 +52,27 @@ async fn fifty_concurrent_wrong_passwords_let_exactly_ten_verifications_through(
     });
     let answers = all_at_once(&t, attempts).await;
     let verified = t.app.hasher.verifications() - before;
-    let unauthorized = answers.iter().filter(|a| a.status == 401).count();
-    let locked = answers
-        .iter()
-        .filter(|a| a.code() == "ACCOUNT_LOCKED")
-        .count();
-    assert_eq!(verified, 10);
-    assert_eq!((unauthorized, locked), (10, 40));
+    let count = |code: &str| answers.iter().filter(|a| a.code() == code).count();
+    let (unauthorized, locked) = (count("INVALID_CREDENTIALS"), count("ACCOUNT_LOCKED"));
+    // A request whose counter write lost six races in a row gives up with a 503 (and is not
+    // counted): on a loaded machine a few may; none may get past the limit.
+    let gave_up: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();
+    gave_up.iter().for_each(|a| testing::assert_unavailable(a));
+    let codes: Vec<_> = answers.iter().map(|a| (a.status, a.code())).collect();
+    assert_eq!(unauthorized + locked + gave_up.len(), 50, "{codes:?}");
+    assert_eq!(unauthorized as u64, verified, "{codes:?}");
     let key = shared::lockout::email_key("login", "ann@example.com");
     let counter = t.app.counters.get(&key).await.unwrap().unwrap();
-    assert_eq!((counter.fails, counter.lock_count), (10, 1), "{counter:?}");
+    if gave_up.is_empty() {
+        assert_eq!(verified, 10, "{codes:?}");
+        assert_eq!((counter.fails, counter.lock_count), (10, 1), "{counter:?}");
+    } else {
+        assert!(verified <= 10, "{verified} verifications");
+        assert!(
+            counter.fails <= 10 && counter.lock_count <= 1,
+            "{counter:?}"
+        );
+    }
 }
 
 #[tokio::test]

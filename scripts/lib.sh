@@ -7,7 +7,8 @@ VENV="$ROOT/.venv"
 LOCAL="$ROOT/.local"
 DDB_DIR="$LOCAL/dynamodb"
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step names the time since the script started (bash's SECONDS), so a slow run shows where.
+log() { printf '\033[1m==> [%d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 
 ensure_java() {
   command -v java >/dev/null 2>&1 && return

@@ -25,10 +25,50 @@ const WARMUP: usize = 10;
 const PASSWORD: &str = "correct horse battery staple";
 const TARGET: f64 = 0.10;
 
-/// One variant of a flow: its name, the path and the bodies of its tries (one per try).
+/// The endpoints timed, each with the one answer all its variants must give.
+#[derive(Clone, Copy)]
+enum Route {
+    Login,
+    SendEmail,
+}
+
+impl Route {
+    fn path(self) -> &'static str {
+        match self {
+            Route::Login => "/v2/login",
+            Route::SendEmail => "/v2/recovery/send-email",
+        }
+    }
+
+    /// Login refuses every variant alike; send-email accepts every one alike.
+    fn expected_status(self) -> u16 {
+        match self {
+            Route::Login => 401,
+            Route::SendEmail => 200,
+        }
+    }
+
+    async fn handle(self, t: &TestApp, req: lambda_http::Request) -> (u16, Sample) {
+        let (response, sample) = match self {
+            Route::Login => {
+                measure(&t.app, login::handler::handle(&t.app, req, "timing".into())).await
+            }
+            Route::SendEmail => {
+                measure(
+                    &t.app,
+                    recovery::handler::handle(&t.app, req, "timing".into()),
+                )
+                .await
+            }
+        };
+        (response.status().as_u16(), sample)
+    }
+}
+
+/// One variant of a flow: its name, the route and the bodies of its tries (one per try).
 struct Variant {
     name: &'static str,
-    path: &'static str,
+    route: Route,
     bodies: Vec<Value>,
     samples: Vec<Sample>,
 }
@@ -55,7 +95,7 @@ async fn main() {
     let logins = vec![
         variant(
             "unknown email",
-            "/v2/login",
+            Route::Login,
             unknown("nobody")
                 .iter()
                 .map(|e| login(e, PASSWORD))
@@ -63,7 +103,7 @@ async fn main() {
         ),
         variant(
             "wrong password",
-            "/v2/login",
+            Route::Login,
             with_password
                 .iter()
                 .map(|e| login(e, "wrong password, not this"))
@@ -71,7 +111,7 @@ async fn main() {
         ),
         variant(
             "password-less member",
-            "/v2/login",
+            Route::Login,
             password_less.iter().map(|e| login(e, PASSWORD)).collect(),
         ),
     ];
@@ -79,14 +119,10 @@ async fn main() {
     // login does not change what recovery does for them.
     let send_email = |emails: &[String]| emails.iter().map(|e| json!({ "email": e })).collect();
     let recoveries = vec![
-        variant(
-            "known email",
-            "/v2/recovery/send-email",
-            send_email(&with_password),
-        ),
+        variant("known email", Route::SendEmail, send_email(&with_password)),
         variant(
             "unknown email",
-            "/v2/recovery/send-email",
+            Route::SendEmail,
             send_email(&unknown("stranger")),
         ),
     ];
@@ -103,10 +139,10 @@ async fn main() {
     }
 }
 
-fn variant(name: &'static str, path: &'static str, bodies: Vec<Value>) -> Variant {
+fn variant(name: &'static str, route: Route, bodies: Vec<Value>) -> Variant {
     Variant {
         name,
-        path,
+        route,
         bodies,
         samples: vec![],
     }
@@ -120,28 +156,12 @@ async fn run(t: &TestApp, flow: &str, net: usize, mut variants: Vec<Variant>) ->
         for k in 0..n {
             let v = (round + k) % n;
             let ip = format!("10.{}.{}.{}", net + v, round / 256, round % 256);
-            let req = post_json(variants[v].path, &variants[v].bodies[round], &ip);
-            let handled = match variants[v].path {
-                "/v2/login" => {
-                    measure(&t.app, login::handler::handle(&t.app, req, "timing".into())).await
-                }
-                _ => {
-                    measure(
-                        &t.app,
-                        recovery::handler::handle(&t.app, req, "timing".into()),
-                    )
-                    .await
-                }
-            };
-            let (response, sample) = handled;
-            let expected = if variants[v].path == "/v2/login" {
-                401
-            } else {
-                200
-            };
+            let route = variants[v].route;
+            let req = post_json(route.path(), &variants[v].bodies[round], &ip);
+            let (status, sample) = route.handle(t, req).await;
             assert_eq!(
-                response.status().as_u16(),
-                expected,
+                status,
+                route.expected_status(),
                 "{flow} {}: every try is answered alike",
                 variants[v].name
             );

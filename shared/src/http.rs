@@ -71,18 +71,48 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             "A JSON body is required.",
         )));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let (rule, what) = if e.is_data() {
-            (rule::INVALID_FORMAT, "has a field of the wrong type")
-        } else {
-            (rule::MALFORMED_JSON, "is not valid JSON")
-        };
+    let refused = |rule, what: &str| {
         ApiError::violation(FieldViolation::new(
             "body",
             rule,
             format!("The request body {what}."),
         ))
-    })
+    };
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|_| refused(rule::MALFORMED_JSON, "is not valid JSON"))?;
+    if !value.is_object() {
+        return Err(refused(rule::INVALID_FORMAT, "must be a JSON object"));
+    }
+    T::deserialize(value)
+        .map_err(|_| refused(rule::INVALID_FORMAT, "has a field of the wrong type"))
+}
+
+/// For `#[serde(default, deserialize_with = "http::object")]` on an `Option<T>` field whose
+/// `T` derives `Deserialize`: the value must be a JSON object (or null or absent). serde's
+/// derive also builds a struct from an array of its fields in order (`[null, null]`), which
+/// no client means and the contract does not allow.
+pub fn object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    Option::<serde_json::Map<String, Value>>::deserialize(d)?
+        .map(|m| T::deserialize(Value::Object(m)).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// As [`object`], for a `Vec<T>` field: a list whose every item is a JSON object.
+pub fn objects<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    Vec::<serde_json::Map<String, Value>>::deserialize(d)?
+        .into_iter()
+        .map(|m| T::deserialize(Value::Object(m)).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 /// A required string field: present and not blank.
@@ -430,6 +460,14 @@ mod tests {
                 "{\"a\":1}",
                 Err((400, "INVALID_FORMAT")),
             ),
+            // serde's derive would read a struct from an array of its fields.
+            (
+                "an array of the fields",
+                JSON,
+                "[null]",
+                Err((400, "INVALID_FORMAT")),
+            ),
+            ("not an object", JSON, "\"a\"", Err((400, "INVALID_FORMAT"))),
             ("empty", JSON, "", Err((400, "REQUIRED_FIELD_MISSING"))),
             ("blank", JSON, " \n", Err((400, "REQUIRED_FIELD_MISSING"))),
             ("empty, untyped", None, "", REFUSED),

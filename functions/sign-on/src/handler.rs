@@ -44,6 +44,7 @@ use shared::member::profile;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SignOnBody {
+    #[serde(default, deserialize_with = "http::object")]
     login_id: Option<LoginId>,
     profile: Option<Value>,
     verify_email: Option<bool>,

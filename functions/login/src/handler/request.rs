@@ -15,9 +15,10 @@ use shared::password::Password;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct LoginBody {
+    #[serde(default, deserialize_with = "http::object")]
     login_id: Option<LoginId>,
     password: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http::objects")]
     captcha_tokens: Vec<CaptchaToken>,
 }
 

@@ -212,6 +212,8 @@ mod tests {
             ("{\"postLogoutRedirectUri\": \"", "MALFORMED_JSON"),
             ("\u{0}\u{1}", "MALFORMED_JSON"),
             ("[]", "INVALID_FORMAT"),
+            // An array of the body's fields, which serde's derive alone would read.
+            ("[null, null]", "INVALID_FORMAT"),
             ("null", "INVALID_FORMAT"),
             ("\"https://app.example.com/signed-out\"", "INVALID_FORMAT"),
             ("{\"postLogoutRedirectUri\": 5}", "INVALID_FORMAT"),

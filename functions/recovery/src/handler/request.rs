@@ -20,6 +20,7 @@ const CLIENT_ID_MAX: usize = 128;
 #[serde(rename_all = "camelCase")]
 struct SendEmailBody {
     email: Option<String>,
+    #[serde(default, deserialize_with = "http::object")]
     redirect: Option<RedirectBody>,
     language: Option<String>,
 }

@@ -19,10 +19,11 @@ use shared::password::policy::{PasswordPolicy, PersonalInfo};
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RegisterBody {
+    #[serde(default, deserialize_with = "http::object")]
     login_id: Option<LoginId>,
     password: Option<String>,
     profile: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http::objects")]
     captcha_tokens: Vec<CaptchaToken>,
 }
 

@@ -39,6 +39,19 @@ pub(super) fn refused_bodies() -> Vec<(String, &'static str, &'static str)> {
     vec![
         ("{\"loginId\":".into(), "body", "MALFORMED_JSON"),
         ("[1,2]".into(), "body", "INVALID_FORMAT"),
+        // Arrays of a struct's fields, which serde's derive alone would read as the struct.
+        ("[null, null, []]".into(), "body", "INVALID_FORMAT"),
+        (
+            json!({"loginId": ["ann@example.com"], "password": PASSWORD}).to_string(),
+            "body",
+            "INVALID_FORMAT",
+        ),
+        (
+            json!({"loginId": {"email": "ann@example.com"}, "password": PASSWORD, "captchaTokens": [["t"]]})
+                .to_string(),
+            "body",
+            "INVALID_FORMAT",
+        ),
         (
             "{\"loginId\": {\"email\": 5}}".into(),
             "body",

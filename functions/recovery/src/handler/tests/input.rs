@@ -11,12 +11,18 @@ fn refused(path: &str) -> Vec<(String, u16, &'static str)> {
         ("{\"email\": ".to_owned(), 400, "MALFORMED_JSON"),
         (String::new(), 400, "REQUIRED_FIELD_MISSING"),
         ("[1, 2]".to_owned(), 400, "INVALID_FORMAT"),
+        ("[null, null, null]".to_owned(), 400, "INVALID_FORMAT"),
         (big, 400, "TOO_LONG"),
     ];
     if path == super::super::SEND_EMAIL_PATH {
         cases.extend([
             ("{}".to_owned(), 400, "REQUIRED_FIELD_MISSING"),
             ("{\"email\": 7}".to_owned(), 400, "INVALID_FORMAT"),
+            (
+                "{\"email\": \"a@example.com\", \"redirect\": [null, null]}".to_owned(),
+                400,
+                "INVALID_FORMAT",
+            ),
             (
                 "{\"email\": \"not an email\"}".to_owned(),
                 400,

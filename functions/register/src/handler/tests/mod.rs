@@ -53,6 +53,14 @@ pub(super) fn refused_requests() -> Vec<(Request, &'static str)> {
         (json_post("{\"loginId\": "), "MALFORMED_JSON"),
         (json_post(""), "REQUIRED_FIELD_MISSING"),
         (json_post("[1, 2]"), "INVALID_FORMAT"),
+        // Arrays of a struct's fields, which serde's derive alone would read as the struct.
+        (json_post("[null, null, null, []]"), "INVALID_FORMAT"),
+        (
+            json_post(&format!(
+                "{{\"loginId\": [\"ann@example.com\"], \"password\": \"{PASSWORD}\"}}"
+            )),
+            "INVALID_FORMAT",
+        ),
         (
             json_post("{\"loginId\": {\"email\": 7}, \"password\": \"x\"}"),
             "INVALID_FORMAT",

@@ -119,6 +119,12 @@ async fn malformed_oversize_and_mistyped_bodies_are_refused_after_authentication
     for (text, field, rule) in [
         ("{\"loginId\":", "body", "MALFORMED_JSON"),
         ("[1,2]", "body", "INVALID_FORMAT"),
+        ("[null, null, null]", "body", "INVALID_FORMAT"),
+        (
+            "{\"loginId\": [\"ann@example.com\"]}",
+            "body",
+            "INVALID_FORMAT",
+        ),
         ("", "body", "REQUIRED_FIELD_MISSING"),
         ("{\"loginId\": {\"email\": 5}}", "body", "INVALID_FORMAT"),
         (

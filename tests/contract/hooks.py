@@ -57,6 +57,27 @@ class MemberSession:
             case.cookies = {k: v for k, v in case.cookies.items() if k != "__Host-session"}
 
 
+@schemathesis.hook
+def before_call(context, case, **kwargs):
+    """A link-supplied member credential is the run's own auth, not a generated value.
+
+    In the stateful phase a link puts the previous step's sessionToken or access token into
+    `Authorization` (openapi.yaml `links`). schemathesis counts a credential it did not set
+    through an auth provider as generated, "likely invalid", and fails a 200 answered to it
+    (ST401), although the credential is live. Marked as explicit, the credential gets the
+    check's real probes instead: the same request without it, and with an invalid one, must
+    each be refused. A case whose security is deliberately negated is left as generated.
+    """
+    linked = (case.headers or {}).get("Authorization", "")
+    if (
+        _phase(case) == "stateful"
+        and case.operation.definition.raw.get("operationId") in MEMBER_OPERATIONS
+        and linked.startswith("Bearer ")
+        and not case.operation.schema.is_security_param_negated(case)
+    ):
+        case._has_explicit_auth = True
+
+
 # The emulator's own bodies (cargo lambda watch), never a function's: see the docstring.
 EMULATOR_BODIES = (
     '"title":"Default function disabled"',

@@ -251,8 +251,10 @@ pub fn parse(
         let field = format!("profile.{name}");
         match given(name) {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => {
-                let s = s.trim();
+            Some(Value::String(raw)) => {
+                // The limits hold for the text as sent, as openapi.yaml states them; what is
+                // stored is the text trimmed.
+                let s = raw.trim();
                 let problem = if s.is_empty() {
                     Some(
                         violation(
@@ -262,9 +264,9 @@ pub fn parse(
                         )
                         .with_data(json!({ "min": 1 })),
                     )
-                } else if s.chars().count() > max {
+                } else if raw.chars().count() > max {
                     Some(too_long(&field, max))
-                } else if s.chars().any(is_hostile_char) {
+                } else if raw.chars().any(is_hostile_char) {
                     Some(violation(
                         &field,
                         rule::INVALID_FORMAT,

@@ -127,6 +127,13 @@ fn text_fields_are_short_printable_strings_and_a_picture_an_https_url() {
         ("nickname", json!(7), "INVALID_FORMAT"),
         ("company", json!(""), "TOO_SHORT"),
         ("position", json!("Boss\u{0}"), "INVALID_FORMAT"),
+        // The limits hold for the text as sent (as openapi.yaml states them), not as trimmed.
+        ("nickname", json!("\tAnn"), "INVALID_FORMAT"),
+        (
+            "nickname",
+            json!(format!(" {} ", "x".repeat(99))),
+            "TOO_LONG",
+        ),
         ("lastName", json!("evil\u{202e}gnp.exe"), "INVALID_FORMAT"),
         (
             "picture",

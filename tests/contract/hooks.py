@@ -14,6 +14,8 @@
   every other failure, on any response a function produced, fails the run.
 """
 
+import datetime
+import json
 import os
 import secrets
 
@@ -76,6 +78,47 @@ def before_call(context, case, **kwargs):
         and not case.operation.schema.is_security_param_negated(case)
     ):
         case._has_explicit_auth = True
+
+
+PROFILE_OPERATIONS = ["registerV2", "signOn"]
+
+
+@schemathesis.hook("map_body").apply_to(operation_id=PROFILE_OPERATIONS)
+def profiles_as_the_schema_cannot_say(context, body):
+    """Three rules of a profile that JSON Schema cannot state: a birthdate not in the future
+    (relative to today), customFields names unique among the member's fields (uniqueItems
+    compares whole items), and a value of at most 1024 bytes of JSON (openapi.yaml says each
+    in words). Generated bodies are made to keep them; every
+    other property of the body is left as generated, valid or not.
+    """
+    profile = body.get("profile") if isinstance(body, dict) else None
+    birthdate = profile.get("birthdate") if isinstance(profile, dict) else None
+    if isinstance(birthdate, str):
+        try:
+            if datetime.date.fromisoformat(birthdate) > datetime.date.today():
+                profile["birthdate"] = "2000-02-29"
+        except ValueError:
+            pass
+    fields = profile.get("customFields") if isinstance(profile, dict) else None
+    if not isinstance(fields, list):
+        return body
+    seen = set()
+    for i, field in enumerate(fields):
+        if not isinstance(field, dict):
+            continue
+        name = field.get("name")
+        if isinstance(name, str):
+            n = 0
+            while name in seen:
+                n += 1
+                name = f"{field['name'][:90]}#{i}.{n}"
+            field["name"] = name
+            seen.add(name)
+        if "value" in field and field["value"] is not None:
+            encoded = json.dumps(field["value"], separators=(",", ":"), ensure_ascii=False)
+            if len(encoded.encode("utf-8")) > 1000:
+                field["value"] = True
+    return body
 
 
 # The emulator's own bodies (cargo lambda watch), never a function's: see the docstring.

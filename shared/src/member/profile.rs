@@ -581,6 +581,13 @@ fn custom_field(field: &str, value: &Value, v: &mut Violations) -> Option<Custom
             rule::INVALID_FORMAT,
             format!("{value_field} holds a number outside the storable range."),
         )),
+        // DynamoDB refuses a map with an empty attribute name ("Empty attribute name"): found
+        // by the contract run as a 503 from PutItem.
+        Some(x) if !keys_named(x) => v.push(violation(
+            &value_field,
+            rule::INVALID_FORMAT,
+            format!("{value_field} holds an object with an empty key."),
+        )),
         Some(_) => {}
     }
     (v.len() == before).then(|| CustomField {
@@ -597,7 +604,17 @@ fn depth(v: &Value) -> usize {
     }
 }
 
-/// DynamoDB numbers: magnitude 1e-130 to below 1e126 (or zero).
+/// Every object in `v` has only non-empty keys, as DynamoDB's maps need.
+fn keys_named(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.iter().all(keys_named),
+        Value::Object(o) => o.iter().all(|(k, x)| !k.is_empty() && keys_named(x)),
+        _ => true,
+    }
+}
+
+/// DynamoDB numbers: magnitude 1e-130 to below 1e126 (or zero). The JSON is parsed with
+/// serde_json's `float_roundtrip`, so a number at the bound is the bound exactly.
 fn numbers_storable(v: &Value) -> bool {
     match v {
         Value::Number(n) => match n.as_f64() {

@@ -242,5 +242,22 @@ fn custom_fields_are_a_short_list_of_uniquely_named_small_values() {
             json!([{"name": "a", "value": 1e300}]),
             "INVALID_FORMAT",
         ),
+        (
+            "customFields[0].value",
+            json!([{"name": "a", "value": {"ok": {"": 1}}}]),
+            "INVALID_FORMAT",
+        ),
+        (
+            "customFields[0].value",
+            serde_json::from_str("[{\"name\": \"a\", \"value\": [9.999999999999999e-131]}]")
+                .unwrap(),
+            "INVALID_FORMAT",
+        ),
     ]);
+    // The bound itself, parsed from the JSON text a client sends, is storable.
+    let at_the_bound: Value = serde_json::from_str(
+        "{\"customFields\": [{\"name\": \"a\", \"value\": [1e-130, -9.8e125]}]}",
+    )
+    .unwrap();
+    assert!(parse(Some(&at_the_bound), &[], today()).is_ok());
 }

@@ -79,14 +79,24 @@ pub async fn register(app: &App, req: &Request, ip: &str) -> Result<Response<Bod
     // A registration the service failed to finish (CAPTCHA verifier down, DynamoDB
     // unavailable) gives its count back: a client retrying through an outage keeps its hourly
     // allowance. Refusals for the request itself (a rejected CAPTCHA, a taken email) keep it.
+    // The give-back has a second at most: against a DynamoDB that has just stopped answering
+    // it would otherwise add a whole operation timeout and take the answer past the
+    // function's (found by the fault drill); then the count stays, costing one allowance.
     if let Err(e) = &answer
         && e.status() >= 500
-        && let Err(refund) = app.counters.refund(&counter, window_start).await
     {
-        tracing::warn!(event = "register_refund_failed", error = %refund);
+        match tokio::time::timeout(REFUND_BUDGET, app.counters.refund(&counter, window_start)).await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(refund)) => tracing::warn!(event = "register_refund_failed", error = %refund),
+            Err(_) => tracing::warn!(event = "register_refund_failed", error = "timed out"),
+        }
     }
     answer
 }
+
+/// How long a failed registration may spend giving its count back.
+const REFUND_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Everything after the IP's allowance admitted the registration: the CAPTCHA, the hash and
 /// stage 2.

@@ -54,6 +54,26 @@ fn patterned() -> impl Strategy<Value = String> {
     .prop_map(|v| v.concat())
 }
 
+/// A random walk along the keyboard's number row, each key shifted or not: the pattern whose
+/// guess count overflowed the vendored zxcvbn (vendor/zxcvbn/PATCHED.md).
+fn keyboard_walk() -> impl Strategy<Value = String> {
+    prop::collection::vec((any::<bool>(), any::<bool>()), 20..200).prop_map(|steps| {
+        let keys: Vec<char> = "1234567890-=".chars().collect();
+        let shifted: Vec<char> = "!@#$%^&*()_+".chars().collect();
+        let mut at = 0usize;
+        let mut walk = String::new();
+        for (right, shift) in steps {
+            walk.push(if shift { shifted[at] } else { keys[at] });
+            at = match (right, at) {
+                (true, 11) | (false, 0) => at ^ 1,
+                (true, _) => at + 1,
+                (false, _) => at - 1,
+            };
+        }
+        walk
+    })
+}
+
 fn violations(raw: &str, personal: &PersonalInfo<'_>) -> Vec<&'static str> {
     match POLICY.parse_new(raw, "password", personal) {
         Ok(_) => vec![],
@@ -66,7 +86,7 @@ proptest! {
 
     #[test]
     fn patterned_and_unicode_passwords_are_judged_without_panicking_and_lengths_hold(
-        raw in prop_oneof![patterned(), any::<String>(), "\\PC{90,200}", (any::<char>(), 1usize..600).prop_map(|(c, n)| c.to_string().repeat(n))],
+        raw in prop_oneof![patterned(), keyboard_walk(), any::<String>(), "\\PC{90,200}", (any::<char>(), 1usize..600).prop_map(|(c, n)| c.to_string().repeat(n))],
         name in "[A-Za-z]{0,12}",
     ) {
         let personal = PersonalInfo { email_local_part: "ann", first_name: Some(&name), last_name: None };

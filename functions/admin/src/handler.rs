@@ -40,6 +40,10 @@ use shared::telemetry::audit_operator;
 
 use route::{Action, MemberId, Unrouted};
 
+/// The parsers of this function for the fuzzers and property tests (issue 16).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod route;
 
 /// At init: says when nobody can call (neither principals nor key hashes configured).

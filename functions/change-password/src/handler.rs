@@ -42,6 +42,10 @@ use shared::telemetry::audit;
 
 use request::parse;
 
+/// The parsers of this function for the fuzzers and property tests (issue 16).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod request;
 
 const EVENT: &str = "change_password";

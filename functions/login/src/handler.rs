@@ -31,6 +31,10 @@ use shared::member::{Member, Status};
 use shared::session::Device;
 use shared::telemetry::audit;
 
+/// The parsers of this function for the fuzzers and property tests (issue 16).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod request;
 
 /// Login cannot run without its device-cookie key (DESIGN §4): refused at init.

@@ -37,6 +37,10 @@ use crate::page::{self, Page};
 use redirect::{Target, log_refused_redirect, target};
 use request::{accepts_json, loggable, parse};
 
+/// The parsers of this function for the fuzzers and property tests (issue 16).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod redirect;
 mod request;
 

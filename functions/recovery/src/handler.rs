@@ -38,6 +38,10 @@ use shared::recovery::Redeemed;
 use shared::session::{Device, NewSession};
 use shared::telemetry::audit;
 
+/// The parsers of this function for the fuzzers and property tests (issue 16).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod request;
 
 pub const SEND_EMAIL_PATH: &str = "/v2/recovery/send-email";

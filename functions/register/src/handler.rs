@@ -37,6 +37,10 @@ use shared::password::policy::PasswordPolicy;
 use shared::session::{Device, NewSession};
 use shared::telemetry::audit;
 
+/// The parsers of this function for the fuzzers and property tests (issue 16).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod request;
 
 pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Body> {

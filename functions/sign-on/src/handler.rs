@@ -38,7 +38,7 @@ use shared::member::{CreateError, Member, Merge, ProfilePatch, Status};
 use shared::session::{Device, NewSession};
 
 use shared::auth::trusted::{self, Allowed, Refusal, TrustedServer};
-use shared::config::ConfigError;
+use shared::config::{ConfigError, SignOnConfig};
 use shared::member::profile;
 
 #[derive(Deserialize)]
@@ -79,9 +79,18 @@ impl Audit<'_> {
 }
 
 fn parse(app: &App, req: &Request) -> Result<SignOn, ApiError> {
+    let today = time::OffsetDateTime::from_unix_timestamp(app.clock.now_secs())
+        .map(|t| t.date())
+        .unwrap_or(time::Date::MIN);
+    parse_body(&app.config.sign_on, today, req)
+}
+
+/// The body, checked against the sign-on settings as of `today` (a birthdate is not in the
+/// future).
+fn parse_body(config: &SignOnConfig, today: time::Date, req: &Request) -> Result<SignOn, ApiError> {
     let body: SignOnBody = http::parse_json(req)?;
     let email = LoginId::email(body.login_id.as_ref()).and_then(|e| {
-        let allowed = &app.config.sign_on.allowed_email_domains;
+        let allowed = &config.allowed_email_domains;
         if allowed.is_empty() || allowed.iter().any(|d| d == e.domain()) {
             Ok(e)
         } else {
@@ -92,12 +101,9 @@ fn parse(app: &App, req: &Request) -> Result<SignOn, ApiError> {
             ))
         }
     });
-    let today = time::OffsetDateTime::from_unix_timestamp(app.clock.now_secs())
-        .map(|t| t.date())
-        .unwrap_or(time::Date::MIN);
     let patch = profile::parse(
         body.profile.as_ref(),
-        &app.config.sign_on.required_profile_fields,
+        &config.required_profile_fields,
         today,
     );
     match (email, patch) {
@@ -329,6 +335,11 @@ fn respond(member: &Member, session: &NewSession, created: bool) -> Response<Bod
         }),
     )
 }
+
+/// The parsers of this function for the fuzzers and property tests (issue 16).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 
 #[cfg(test)]
 mod tests;

@@ -36,6 +36,10 @@ use shared::token::{ACCESS_TOKEN_TYPE, SESSION_TOKEN_TYPE, Tokens};
 
 use request::{Params, parse_params, path};
 
+/// The parsers of this function for the fuzzers and property tests (issue 16).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod request;
 
 pub const TOKEN_PATH: &str = "/oauth2/token";

@@ -270,7 +270,7 @@ pub fn most_guessable_match_sequence(
 }
 
 fn factorial(n: usize) -> usize {
-    (1..=n).product()
+    (1..=n).fold(1, usize::saturating_mul)
 }
 
 fn estimate_guesses(m: &mut Match, password: &str) -> u64 {
@@ -334,9 +334,9 @@ impl Estimator for DictionaryPattern {
         self.uppercase_variations = uppercase_variations;
         self.l33t_variations = l33t_variations;
         self.base_guesses
-            * self.uppercase_variations
-            * self.l33t_variations
-            * if self.reversed { 2 } else { 1 }
+            .saturating_mul(self.uppercase_variations)
+            .saturating_mul(self.l33t_variations)
+            .saturating_mul(if self.reversed { 2 } else { 1 })
     }
 }
 
@@ -361,14 +361,14 @@ fn uppercase_variations(token: &str) -> u64 {
     let lower = token.chars().filter(|c| c.is_lowercase()).count();
     (1..=cmp::min(upper, lower))
         .map(|i| n_ck(upper + lower, i))
-        .sum()
+        .fold(0, u64::saturating_add)
 }
 
 fn l33t_variations(pattern: &DictionaryPattern, token: &str) -> u64 {
     if !pattern.l33t {
         return 1;
     }
-    let mut variations = 1;
+    let mut variations: u64 = 1;
     for (subbed, unsubbed) in pattern.sub.as_ref().unwrap() {
         // lower-case match.token before calculating: capitalization shouldn't affect l33t calc.
         let token = token.to_lowercase();
@@ -378,13 +378,15 @@ fn l33t_variations(pattern: &DictionaryPattern, token: &str) -> u64 {
             // for this sub, password is either fully subbed (444) or fully unsubbed (aaa)
             // treat that as doubling the space (attacker needs to try fully subbed chars in addition to
             // unsubbed.)
-            variations *= 2;
+            variations = variations.saturating_mul(2);
         } else {
             // this case is similar to capitalization:
             // with aa44a, U = 3, S = 2, attacker needs to try unsubbed + one sub + two subs
             let p = cmp::min(unsubbed, subbed);
-            let possibilities: u64 = (1..=p).map(|i| n_ck(unsubbed + subbed, i)).sum();
-            variations *= possibilities;
+            let possibilities: u64 = (1..=p)
+                .map(|i| n_ck(unsubbed + subbed, i))
+                .fold(0, u64::saturating_add);
+            variations = variations.saturating_mul(possibilities);
         }
     }
     variations
@@ -424,7 +426,7 @@ impl Estimator for SpatialPattern {
                 guesses = guesses.saturating_add(
                     n_ck(i - 1, j - 1)
                         .saturating_mul(starts)
-                        .saturating_mul(degree.pow(j as u32)),
+                        .saturating_mul(degree.saturating_pow(j as u32)),
                 );
             }
         }
@@ -438,7 +440,7 @@ impl Estimator for SpatialPattern {
             } else {
                 let shifted_variations: u64 = (1..=cmp::min(shifted_count, unshifted_count))
                     .map(|i| n_ck(shifted_count + unshifted_count, i))
-                    .sum();
+                    .fold(0, u64::saturating_add);
                 guesses = guesses.saturating_mul(shifted_variations);
             }
         }
@@ -486,14 +488,15 @@ impl Estimator for SequencePattern {
             // 2x guesses
             base_guesses *= 2;
         }
-        base_guesses * token.chars().count() as u64
+        (base_guesses as u64).saturating_mul(token.chars().count() as u64)
     }
 }
 
 impl Estimator for RegexPattern {
     fn estimate(&mut self, token: &str) -> u64 {
         if CHAR_CLASS_BASES.keys().any(|x| *x == self.regex_name) {
-            CHAR_CLASS_BASES[&*self.regex_name].pow(token.chars().count() as u32)
+            CHAR_CLASS_BASES[&*self.regex_name]
+                .saturating_pow(u32::try_from(token.chars().count()).unwrap_or(u32::MAX))
         } else {
             match &*self.regex_name {
                 "recent_year" => {

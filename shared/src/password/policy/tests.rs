@@ -215,3 +215,49 @@ fn the_vendored_zxcvbn_scores_every_password_as_published() {
         );
     }
 }
+
+/// Keyboard walks whose guess counts pass u64 in the vendored zxcvbn, which added and
+/// multiplied them unchecked: a panic in debug builds, a wrapped (wrong) score in release
+/// (vendor/zxcvbn/PATCHED.md; found by the parser property tests, tests/parsers). A walk of t
+/// turns counts the average key degree to the power t, past u64 from 33 keys of "1212…"; one
+/// of n keys with s shifted adds up C(n, i) for i ≤ s, past u64 from about 68 keys.
+fn shifted_walk(len: usize) -> String {
+    let keys: Vec<char> = "1234567890-=".chars().collect();
+    let shifted: Vec<char> = "!@#$%^&*()_+".chars().collect();
+    let (mut at, mut step) = (0usize, 1isize);
+    let mut walk = String::new();
+    for n in 0..len {
+        walk.push(if n % 2 == 0 { keys[at] } else { shifted[at] });
+        if (at == 0 && step < 0) || (at == keys.len() - 1 && step > 0) {
+            step = -step;
+        }
+        at = at.checked_add_signed(step).unwrap_or_default();
+    }
+    walk
+}
+
+#[test]
+fn long_keyboard_walks_are_scored_without_overflow() {
+    let policy = PasswordPolicy {
+        min_length: 12,
+        max_length: 1024,
+    };
+    for len in [33, 34, 50, 100, 128, 400] {
+        // Back and forth between two keys: every key a turn. A repeat, so refused as common.
+        let two_keys: String = "12".repeat(len).chars().take(len).collect();
+        assert_eq!(
+            rules_of(&two_keys, &policy, &PersonalInfo::default()),
+            ["TOO_COMMON"]
+        );
+    }
+    for len in [60, 70, 100, 128, 400] {
+        // Its guesses saturate: an alternating shifted walk of 60+ keys is no common password.
+        let walk = shifted_walk(len);
+        assert_eq!(
+            rules_of(&walk, &policy, &PersonalInfo::default()),
+            Vec::<&str>::new(),
+            "{walk}"
+        );
+        assert_eq!(u8::from(zxcvbn::zxcvbn(&walk, &[]).score()), 4, "{walk}");
+    }
+}

@@ -1,0 +1,449 @@
+//! The fault drill: five runs of `STRESS_FAULT_REQUESTS` (300) mixed requests at
+//! `STRESS_FAULT_CONCURRENCY` (8), each breaking one dependency after its first third and
+//! mending it after its second (or after `HOLD` at most):
+//!
+//! - `ddb-restart`: DynamoDB Local stopped (SIGTERM), then started again on its `-dbPath`;
+//! - `ddb-hang`: DynamoDB Local frozen (SIGSTOP) — connections open, nothing answers — then
+//!   resumed (SIGCONT), when it applies the writes it had queued;
+//! - `ses-down`: the local SES killed, then started again — mail goes out after the answer,
+//!   so no answer may change;
+//! - `captcha-down`, `captcha-hang`: the CAPTCHA verifier (a fake this driver serves) not
+//!   listening, then accepting connections and never answering.
+//!
+//! Every answer must be one the contract allows for what the driver knows, or, while the
+//! dependency the route needs is down (and for one function timeout after), 503 with
+//! `Retry-After`; all within the function's timeout. After each run a fresh member must
+//! register and log in without a 503; after all runs the tables are checked (`tables`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use std::process::{Child, Command};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::client::{Api, FUNCTION_TIMEOUT, latency_table};
+use crate::member::Member;
+use crate::tables::Tables;
+use crate::{email, env_or, password, report_answers, report_checks, warm};
+
+/// The longest a dependency stays broken in a run.
+const HOLD: Duration = Duration::from_secs(15);
+/// The token the fake verifier accepts.
+const CAPTCHA_TOKEN: &str = "stress-captcha-token";
+
+/// A process the drill can stop, freeze and restart: first the one the script started
+/// (its pid), then the ones the drill starts again with the same command.
+struct Proc {
+    what: &'static str,
+    pid: u32,
+    cmd: String,
+    child: Option<Child>,
+}
+
+fn signal(sig: &str, pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {sig} {pid} failed");
+}
+
+impl Proc {
+    fn from_env(what: &'static str, pid_var: &str, cmd_var: &str) -> Self {
+        Self {
+            what,
+            pid: env_or(pid_var, 0),
+            cmd: std::env::var(cmd_var).unwrap_or_else(|_| panic!("{cmd_var} is not set")),
+            child: None,
+        }
+    }
+
+    async fn stop(&mut self) {
+        signal("-TERM", self.pid);
+        for _ in 0..200 {
+            let gone = match &mut self.child {
+                Some(c) => c.try_wait().ok().flatten().is_some(),
+                // Not our child: gone, or a zombie its parent (the script) has not reaped yet.
+                None => std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).map_or(
+                    true,
+                    |stat| {
+                        stat.rsplit_once(") ")
+                            .is_some_and(|(_, rest)| rest.starts_with('Z'))
+                    },
+                ),
+            };
+            if gone {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{} did not stop", self.what);
+    }
+
+    fn start(&mut self) {
+        let child = Command::new("sh")
+            .args(["-c", &self.cmd])
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {} again: {e}", self.what));
+        self.pid = child.id();
+        self.child = Some(child);
+    }
+}
+
+impl Drop for Proc {
+    /// The process this drill started is stopped with it (the script stops the first one).
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Polls `url` until anything answers; answers how long that took.
+async fn until_answering(url: &str) -> Duration {
+    let start = Instant::now();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    while http.get(url).send().await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{url} never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    start.elapsed()
+}
+
+/// The fake CAPTCHA verifier: the siteverify form protocol, success for `CAPTCHA_TOKEN`.
+/// Mode 0 answers, 1 is not listening, 2 accepts and never answers.
+struct Verifier {
+    port: u16,
+    mode: Arc<AtomicU8>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Verifier {
+    async fn start(port: u16) -> Self {
+        let mut v = Self {
+            port,
+            mode: Arc::new(AtomicU8::new(0)),
+            task: None,
+        };
+        v.listen().await;
+        v
+    }
+
+    async fn listen(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("the CAPTCHA port is free");
+        let mode = self.mode.clone();
+        self.task = Some(tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mode = mode.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16384];
+                    let mut got = 0;
+                    loop {
+                        let Ok(n) = sock.read(&mut buf[got..]).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        got += n;
+                        let text = String::from_utf8_lossy(&buf[..got]);
+                        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                            let len = head
+                                .lines()
+                                .find_map(|l| {
+                                    let (k, v) = l.split_once(':')?;
+                                    k.eq_ignore_ascii_case("content-length")
+                                        .then(|| v.trim().parse::<usize>().ok())?
+                                })
+                                .unwrap_or(0);
+                            if body.len() >= len {
+                                break;
+                            }
+                        }
+                    }
+                    if mode.load(Ordering::SeqCst) == 2 {
+                        // Hung: hold the connection, say nothing.
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        return;
+                    }
+                    let text = String::from_utf8_lossy(&buf[..got]);
+                    let success = text.contains(&format!("response={CAPTCHA_TOKEN}"));
+                    let body = format!(r#"{{"success": {success}, "hostname": "localhost"}}"#);
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                });
+            }
+        }));
+    }
+
+    async fn set(&mut self, mode: u8) {
+        match mode {
+            1 => {
+                if let Some(t) = self.task.take() {
+                    t.abort();
+                    let _ = t.await;
+                }
+            }
+            _ => {
+                self.mode.store(mode, Ordering::SeqCst);
+                if self.task.is_none() {
+                    self.listen().await;
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    DynamoRestart,
+    DynamoHang,
+    SesDown,
+    CaptchaDown,
+    CaptchaHang,
+}
+
+impl Fault {
+    fn name(self) -> &'static str {
+        match self {
+            Fault::DynamoRestart => "ddb-restart",
+            Fault::DynamoHang => "ddb-hang",
+            Fault::SesDown => "ses-down",
+            Fault::CaptchaDown => "captcha-down",
+            Fault::CaptchaHang => "captcha-hang",
+        }
+    }
+}
+
+struct Targets {
+    dynamo: Proc,
+    dynamo_url: String,
+    ses: Proc,
+    ses_url: String,
+    verifier: Verifier,
+}
+
+impl Targets {
+    /// Breaks it; answers when it broke.
+    async fn inject(&mut self, api: &Api, f: Fault) {
+        match f {
+            Fault::DynamoRestart => {
+                api.outage.set_dynamo(true);
+                self.dynamo.stop().await;
+            }
+            Fault::DynamoHang => {
+                api.outage.set_dynamo(true);
+                signal("-STOP", self.dynamo.pid);
+            }
+            Fault::SesDown => self.ses.stop().await,
+            Fault::CaptchaDown => {
+                api.outage.set_captcha(true);
+                self.verifier.set(1).await;
+            }
+            Fault::CaptchaHang => {
+                api.outage.set_captcha(true);
+                self.verifier.set(2).await;
+            }
+        }
+    }
+
+    /// Mends it; answers how long the dependency took to answer again.
+    async fn restore(&mut self, api: &Api, f: Fault) -> Duration {
+        let start = Instant::now();
+        match f {
+            Fault::DynamoRestart => {
+                self.dynamo.start();
+                until_answering(&self.dynamo_url).await;
+                api.outage.set_dynamo(false);
+            }
+            Fault::DynamoHang => {
+                signal("-CONT", self.dynamo.pid);
+                until_answering(&self.dynamo_url).await;
+                api.outage.set_dynamo(false);
+            }
+            Fault::SesDown => {
+                self.ses.start();
+                until_answering(&self.ses_url).await;
+            }
+            Fault::CaptchaDown | Fault::CaptchaHang => {
+                self.verifier.set(0).await;
+                api.outage.set_captcha(false);
+            }
+        }
+        start.elapsed()
+    }
+}
+
+/// One member's journey in a run: every flow the drill breaks, one step at a time.
+async fn journey(api: Api, mut m: Member, wrong: usize) -> Member {
+    m.register(&api).await;
+    if m.registered == crate::member::Tri::Maybe {
+        m.register(&api).await;
+    }
+    for _ in 0..wrong {
+        m.login(&api, false).await;
+    }
+    let Some(i) = m.login(&api, true).await else {
+        m.send_recovery(&api).await;
+        return m;
+    };
+    m.exchange(&api, i).await;
+    m.refresh_tabs(&api, i, 2).await;
+    m.refresh_tabs(&api, i, 1).await;
+    m.change_password(&api, i, password(), true).await;
+    m.send_recovery(&api).await;
+    let again = m.login(&api, true).await;
+    m.logout(&api, i).await;
+    m.probe_dead(&api, i).await;
+    if let Some(j) = again {
+        m.logout(&api, j).await;
+    }
+    m
+}
+
+/// Requests in one journey without retries (register, 1 wrong, login, exchange, 3 refreshes,
+/// change, recovery, login, 2 logouts, 2 probes).
+const JOURNEY: usize = 14;
+
+struct Figures {
+    fault: Fault,
+    broke_at: usize,
+    mended_at: usize,
+    outage: Duration,
+    back_in: Duration,
+    recovered_in: Option<Duration>,
+}
+
+async fn one_run(
+    api: &Api,
+    targets: &mut Targets,
+    fault: Fault,
+    requests: usize,
+    all: &mut Vec<Member>,
+) -> Figures {
+    let phase = fault.name();
+    api.rec.set_phase(phase);
+    let first = api.rec.done();
+    let captcha = Some(CAPTCHA_TOKEN.to_owned());
+    let tasks: Vec<_> = (0..requests.div_ceil(JOURNEY))
+        .map(|i| {
+            let m = Member::new(email(phase, i), password(), captcha.clone(), 10);
+            tokio::spawn(journey(api.clone(), m, i % 3))
+        })
+        .collect();
+    while api.rec.done() < first + requests / 3 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let broke_at = api.rec.done() - first;
+    targets.inject(api, fault).await;
+    let broke = Instant::now();
+    while api.rec.done() < first + 2 * requests / 3 && broke.elapsed() < HOLD
+        || broke.elapsed() < Duration::from_secs(3)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mended_at = api.rec.done() - first;
+    let outage = broke.elapsed();
+    let back_in = targets.restore(api, fault).await;
+    let mended = Instant::now();
+    for t in tasks {
+        all.push(t.await.expect("a journey panicked"));
+    }
+    // The first answer that needed the dependency and got through after it came back.
+    let recovered_in = api
+        .rec
+        .records()
+        .iter()
+        .filter(|r| r.phase == phase && r.finished > mended && (200..300).contains(&r.status))
+        .map(|r| r.finished - mended)
+        .min();
+    // Afterwards, past every excuse: a fresh member registers and logs in, no 503.
+    tokio::time::sleep(FUNCTION_TIMEOUT).await;
+    api.rec.set_phase(&format!("{phase}/after"));
+    let mut m = Member::new(email("after", all.len()), password(), captcha, 10);
+    m.register(api).await;
+    m.login(api, true).await;
+    all.push(m);
+    Figures {
+        fault,
+        broke_at,
+        mended_at,
+        outage,
+        back_in,
+        recovered_in,
+    }
+}
+
+pub async fn run(base: &str) -> bool {
+    let requests: usize = env_or("STRESS_FAULT_REQUESTS", 300);
+    let concurrency: usize = env_or("STRESS_FAULT_CONCURRENCY", 8);
+    let only: Option<String> = std::env::var("STRESS_FAULTS").ok();
+    let api = Api::new(base, concurrency);
+    let ddb_port: u16 = env_or("DYNAMODB_PORT", 0);
+    let ses_url = std::env::var("SES_ENDPOINT").expect("SES_ENDPOINT");
+    let mut targets = Targets {
+        dynamo: Proc::from_env("DynamoDB Local", "STRESS_DDB_PID", "STRESS_DDB_CMD"),
+        dynamo_url: format!("http://127.0.0.1:{ddb_port}"),
+        ses: Proc::from_env("the local SES", "STRESS_SES_PID", "STRESS_SES_CMD"),
+        ses_url: format!("{ses_url}/health-check"),
+        verifier: Verifier::start(env_or("STRESS_CAPTCHA_PORT", 0)).await,
+    };
+    let mut members = vec![warm(&api, Some(CAPTCHA_TOKEN.to_owned())).await];
+    let mut figures = vec![];
+    for fault in [
+        Fault::DynamoRestart,
+        Fault::DynamoHang,
+        Fault::SesDown,
+        Fault::CaptchaDown,
+        Fault::CaptchaHang,
+    ] {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|n| n == fault.name()))
+        {
+            continue;
+        }
+        println!(
+            "faults: {} ({requests} requests at concurrency {concurrency})",
+            fault.name()
+        );
+        figures.push(one_run(&api, &mut targets, fault, requests, &mut members).await);
+    }
+
+    println!("fault timeline (requests of the run answered when it broke and was mended):");
+    for f in &figures {
+        println!(
+            "  {:<13} broke after {:>3}, mended after {:>3}, down {:>5.1} s, answering again {:>5.1} s after the restart, first success {} later",
+            f.fault.name(),
+            f.broke_at,
+            f.mended_at,
+            f.outage.as_secs_f64(),
+            f.back_in.as_secs_f64(),
+            f.recovered_in
+                .map_or("never".to_owned(), |d| format!("{:.2} s", d.as_secs_f64()))
+        );
+    }
+    let records = api.rec.records();
+    for f in &figures {
+        println!("latency per route, {}:", f.fault.name());
+        print!("{}", latency_table(&records, |r| r.phase == f.fault.name()));
+    }
+    let answers_ok = report_answers(&api.rec);
+    let checks = Tables::from_env().check(&members, false).await;
+    let tables_ok = report_checks(&checks);
+    let recovered = figures.iter().all(|f| f.recovered_in.is_some());
+    answers_ok && tables_ok && recovered
+}

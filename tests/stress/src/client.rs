@@ -194,6 +194,24 @@ pub struct Api {
     /// `cargo lambda watch` a request also waits its turn for the function's one process,
     /// which Lambda would give a sandbox of its own, so the load run reports such answers.
     pub enforce_timeout: bool,
+    /// With `one_per_function`, one request at a time per function: `cargo lambda watch` runs
+    /// one process per function and hands it one invocation at a time, so a second request
+    /// would wait for the first and its latency would not be the function's own time. (On
+    /// Lambda each concurrent request has a sandbox of its own.)
+    functions: Option<Arc<BTreeMap<&'static str, tokio::sync::Semaphore>>>,
+}
+
+/// The function that answers a route of this driver (the router in the workspace Cargo.toml).
+fn function_of(route: &str) -> &'static str {
+    match route {
+        "token-exchange" | "refresh" => "token",
+        "recovery-send" => "recovery",
+        "register" => "register",
+        "login" => "login",
+        "change-password" => "change-password",
+        "logout" => "logout",
+        other => panic!("no function known for route {other}"),
+    }
 }
 
 pub const JSON: (&str, &str) = ("content-type", "application/json");
@@ -213,7 +231,27 @@ impl Api {
             outage: Arc::new(Outage::default()),
             permits: Arc::new(tokio::sync::Semaphore::new(concurrency)),
             enforce_timeout: true,
+            functions: None,
         }
+    }
+
+    /// One request at a time per function (see `functions`).
+    pub fn one_per_function(mut self) -> Self {
+        let names = [
+            "token",
+            "recovery",
+            "register",
+            "login",
+            "change-password",
+            "logout",
+        ];
+        self.functions = Some(Arc::new(
+            names
+                .into_iter()
+                .map(|n| (n, tokio::sync::Semaphore::new(1)))
+                .collect(),
+        ));
+        self
     }
 
     /// Sends one request and records its answer; status 0 is no answer at all.
@@ -228,6 +266,10 @@ impl Api {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
+        let _function = match &self.functions {
+            Some(f) => Some(f[function_of(route)].acquire().await.expect("never closed")),
+            None => None,
+        };
         let _permit = self.permits.acquire().await.expect("never closed");
         let start = Instant::now();
         let answer = match req.send().await {

@@ -335,6 +335,9 @@ impl Member {
             }
             Some(400) => s.live = Tri::No,
             _ if got == Got::Unavailable => {
+                // Each of the SDK's two attempts may have started the family afresh: the same
+                // token, one generation each.
+                family.generation.maybe_add();
                 family.generation.maybe_add();
                 family.current = None;
             }

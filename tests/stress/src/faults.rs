@@ -323,6 +323,8 @@ struct Figures {
     fault: Fault,
     /// Requests of the run: the journeys' and the recovery probe's.
     made: usize,
+    /// When the first request sent after the mend got a success.
+    first_success: Option<Duration>,
     broke_at: usize,
     mended_at: usize,
     outage: Duration,
@@ -354,7 +356,8 @@ async fn one_run(
             let mut started = 0;
             let mut ended = vec![];
             loop {
-                while api.rec.done() < first + requests
+                // A running journey has about half of its requests still to make.
+                while api.rec.done() + running.len() * JOURNEY / 2 < first + requests
                     && running.len() < requests.div_ceil(JOURNEY)
                 {
                     let m = Member::new(email(phase, started), password(), captcha.clone(), 10);
@@ -394,6 +397,15 @@ async fn one_run(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     all.push(probe);
+    // The first success of a request sent after the dependency answered again.
+    let first_success = api
+        .rec
+        .records()
+        .iter()
+        .filter(|r| r.phase == phase && (200..300).contains(&r.status))
+        .filter(|r| r.finished - r.elapsed >= mended)
+        .map(|r| r.finished - mended)
+        .min();
     all.extend(feeder.await.expect("the feeder panicked"));
     let made = api.rec.done() - first;
     // Afterwards, past every excuse: a fresh member registers and logs in, no 503.
@@ -411,7 +423,12 @@ async fn one_run(
         outage,
         back_in,
         recovered_in,
+        first_success,
     }
+}
+
+fn secs(d: Option<Duration>) -> String {
+    d.map_or("never".to_owned(), |d| format!("{:.2} s", d.as_secs_f64()))
 }
 
 pub async fn run(base: &str) -> bool {
@@ -453,15 +470,15 @@ pub async fn run(base: &str) -> bool {
     println!("fault timeline (requests of the run answered when it broke and was mended):");
     for f in &figures {
         println!(
-            "  {:<13} {} requests; broke after {:>3}, mended after {:>3}, down {:>5.1} s, answering {:>5.1} s after the restart, the service recovered {} after that",
+            "  {:<13} {} requests; broke after {:>3}, mended after {:>3}, down {:>5.1} s, answering {:>5.1} s after the restart; then the first success {}, the probe's login {}",
             f.fault.name(),
             f.made,
             f.broke_at,
             f.mended_at,
             f.outage.as_secs_f64(),
             f.back_in.as_secs_f64(),
-            f.recovered_in
-                .map_or("never".to_owned(), |d| format!("{:.2} s", d.as_secs_f64()))
+            secs(f.first_success),
+            secs(f.recovered_in),
         );
     }
     let records = api.rec.records();

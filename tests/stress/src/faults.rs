@@ -288,28 +288,51 @@ impl Targets {
     }
 }
 
-/// One member's journey in a run: every flow the drill breaks, one step at a time.
-async fn journey(api: Api, mut m: Member, wrong: usize) -> Member {
+/// One member's journey in a run: every flow the drill breaks, one step at a time. It stops
+/// at the next step once the run has made `stop_at` requests.
+async fn journey(api: Api, mut m: Member, wrong: usize, stop_at: usize) -> Member {
+    let over = || api.rec.done() >= stop_at;
     m.register(&api).await;
-    if m.registered == crate::member::Tri::Maybe {
+    if m.registered == crate::member::Tri::Maybe && !over() {
         m.register(&api).await;
     }
     for _ in 0..wrong {
+        if over() {
+            return m;
+        }
         m.login(&api, false).await;
     }
+    if over() {
+        return m;
+    }
     let Some(i) = m.login(&api, true).await else {
-        m.send_recovery(&api).await;
+        if !over() {
+            m.send_recovery(&api).await;
+        }
         return m;
     };
-    m.exchange(&api, i).await;
-    m.refresh_tabs(&api, i, 2).await;
-    m.refresh_tabs(&api, i, 1).await;
-    m.change_password(&api, i, password(), true).await;
-    m.send_recovery(&api).await;
-    let again = m.login(&api, true).await;
-    m.logout(&api, i).await;
-    m.probe_dead(&api, i).await;
-    if let Some(j) = again {
+    let steps: [&str; 8] = [
+        "exchange", "tabs", "refresh", "change", "recovery", "login", "logout", "probe",
+    ];
+    let mut again = None;
+    for step in steps {
+        if over() {
+            return m;
+        }
+        match step {
+            "exchange" => m.exchange(&api, i).await,
+            "tabs" => m.refresh_tabs(&api, i, 2).await,
+            "refresh" => m.refresh_tabs(&api, i, 1).await,
+            "change" => m.change_password(&api, i, password(), true).await,
+            "recovery" => m.send_recovery(&api).await,
+            "login" => again = m.login(&api, true).await,
+            "logout" => m.logout(&api, i).await,
+            _ => m.probe_dead(&api, i).await,
+        }
+    }
+    if let Some(j) = again
+        && !over()
+    {
         m.logout(&api, j).await;
     }
     m
@@ -356,12 +379,11 @@ async fn one_run(
             let mut started = 0;
             let mut ended = vec![];
             loop {
-                // A running journey has about half of its requests still to make.
-                while api.rec.done() + running.len() * JOURNEY / 2 < first + requests
+                while api.rec.done() < first + requests
                     && running.len() < requests.div_ceil(JOURNEY)
                 {
                     let m = Member::new(email(phase, started), password(), captcha.clone(), 10);
-                    running.spawn(journey(api.clone(), m, started % 3));
+                    running.spawn(journey(api.clone(), m, started % 3, first + requests));
                     started += 1;
                 }
                 match running.join_next().await {

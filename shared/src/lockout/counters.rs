@@ -1,12 +1,13 @@
 //! The counters table: counting an attempt (`count`, the conditional writes `decide` asks
 //! for), forgetting a counter after a success (`reset`), giving an attempt back (`refund`).
 //!
-//! The two writes that add to or take from a count are sent once, without the SDK's retry
-//! (`once`): an attempt that timed out may still have been applied — a DynamoDB that stalls
-//! applies what it had queued — and sending it again would count one attempt twice, or give
-//! one back twice. A lost answer is a `StoreError` (503), as the caller answers any other. The
-//! transitions (a new window, a lock) are conditioned on the exact state seen, and the reset
-//! is a delete: a second application changes nothing, so they keep the retry.
+//! The two writes that add to or take from a count are never sent again after a timeout
+//! (`dynamo::no_resend_after_timeout`): an attempt that timed out may still have been applied —
+//! a DynamoDB that stalls applies what it had queued — and sending it again would count one
+//! attempt twice, or give one back twice. A lost answer is a `StoreError` (503), as the caller
+//! answers any other. The transitions (a new window, a lock) are conditioned on the exact state
+//! seen, and the reset is a delete: a second application changes nothing, so they keep the
+//! service's usual timeouts.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
@@ -43,12 +44,6 @@ fn outcome(
         Conditional::Done(out) => Conditional::Done(out.attributes),
         Conditional::Refused(old) => Conditional::Refused(old),
     })
-}
-
-/// The SDK's settings for one request without its retry (see the module doc).
-fn once() -> aws_sdk_dynamodb::config::Builder {
-    aws_sdk_dynamodb::config::Builder::default()
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
 }
 
 impl Counters {
@@ -186,7 +181,7 @@ impl Counters {
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .customize()
-            .config_override(once())
+            .config_override(crate::dynamo::no_resend_after_timeout())
             .send()
             .await;
         outcome(result, "UpdateItem count attempt")
@@ -252,7 +247,7 @@ impl Counters {
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":ws", n(window_start))
             .customize()
-            .config_override(once())
+            .config_override(crate::dynamo::no_resend_after_timeout())
             .send()
             .await;
         written(result, "UpdateItem refund counter").map(drop)

@@ -80,12 +80,19 @@ ensure_ses_local() {
   fi
 }
 
+# ses_local_command PORT: the command (sh) that runs the local SES on PORT, its output
+# appended to .local/ses-PORT.log; scripts/fuzz faults hands it to the drill, which restarts it.
+ses_local_command() {
+  printf 'exec node %q --host 127.0.0.1 --port %q >>%q 2>&1' \
+    "$LOCAL/ses/node_modules/aws-ses-v2-local/dist/cli.js" "$1" "$LOCAL/ses-$1.log"
+}
+
 # start_ses_local PORT: starts it in the background, sets SES_PID, waits until it answers.
 start_ses_local() {
   local port=$1
   ensure_ses_local
-  node "$LOCAL/ses/node_modules/aws-ses-v2-local/dist/cli.js" --host 127.0.0.1 --port "$port" \
-    >"$LOCAL/ses-$port.log" 2>&1 &
+  : >"$LOCAL/ses-$port.log"
+  sh -c "$(ses_local_command "$port")" &
   SES_PID=$!
   wait_until_answering "http://127.0.0.1:$port/health-check" "$SES_PID" 20 "the local SES" "$LOCAL/ses-$port.log"
 }
@@ -94,14 +101,24 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# start_dynamodb_local PORT: starts it in memory in the background, sets DDB_PID, waits until it answers.
+# dynamodb_local_command PORT [DB_DIR]: the command (sh) that runs DynamoDB Local on PORT, in
+# memory or, given DB_DIR, on files there that outlive a restart; its output is appended to
+# .local/dynamodb-PORT.log. scripts/fuzz faults hands it to the drill, which restarts it.
+dynamodb_local_command() {
+  local port=$1 db=${2:-} store=-inMemory
+  [ -z "$db" ] || store="-dbPath $(printf %q "$db")"
+  printf 'cd %q && exec java -Djava.library.path=%q -jar %q %s -sharedDb -port %q >>%q 2>&1' \
+    "$LOCAL" "$(dirname "$DDB_JAR")/DynamoDBLocal_lib" "$DDB_JAR" "$store" "$port" "$LOCAL/dynamodb-$port.log"
+}
+
+# start_dynamodb_local PORT [DB_DIR]: starts it in the background (in memory, or on DB_DIR's
+# files), sets DDB_PID, waits until it answers.
 start_dynamodb_local() {
-  local port=$1 dir
+  local port=$1 db=${2:-}
   ensure_java
   ensure_dynamodb_local
-  dir=$(dirname "$DDB_JAR")
-  (cd "$LOCAL" && exec java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$DDB_JAR" \
-    -inMemory -sharedDb -port "$port" >"$LOCAL/dynamodb-$port.log" 2>&1) &
+  : >"$LOCAL/dynamodb-$port.log"
+  sh -c "$(dynamodb_local_command "$port" "$db")" &
   DDB_PID=$!
   wait_until_answering "http://127.0.0.1:$port" "$DDB_PID" 20 "DynamoDB Local" "$LOCAL/dynamodb-$port.log"
 }

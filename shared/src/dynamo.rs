@@ -31,13 +31,31 @@ use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 use crate::error::StoreError;
 
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Timeouts short enough that a dead DynamoDB becomes a 503 well inside the Lambda timeout.
 fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
-        .connect_timeout(Duration::from_millis(1500))
+        .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
+        .operation_timeout(OPERATION_TIMEOUT)
         .build()
+}
+
+/// The timeouts of a write that must not be applied twice (a count): its one attempt may take
+/// the whole operation timeout, so a timed-out attempt ends the operation rather than being
+/// sent again — it may have been applied, and a DynamoDB that stalls applies what it had
+/// queued when it resumes. What never reached DynamoDB (a refused or timed-out connect, a
+/// throttle) is still retried. Set per request: `.customize().config_override(...)`.
+pub fn no_resend_after_timeout() -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::default().timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(OPERATION_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build(),
+    )
 }
 
 /// The client as Lambda builds it: region, credentials and endpoint from the environment

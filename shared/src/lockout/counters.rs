@@ -1,5 +1,13 @@
 //! The counters table: counting an attempt (`count`, the conditional writes `decide` asks
 //! for), forgetting a counter after a success (`reset`), giving an attempt back (`refund`).
+//!
+//! The two writes that add to or take from a count are never sent again after a timeout
+//! (`dynamo::no_resend_after_timeout`): an attempt that timed out may still have been applied —
+//! a DynamoDB that stalls applies what it had queued — and sending it again would count one
+//! attempt twice, or give one back twice. A lost answer is a `StoreError` (503), as the caller
+//! answers any other. The transitions (a new window, a lock) are conditioned on the exact state
+//! seen, and the reset is a delete: a second application changes nothing, so they keep the
+//! service's usual timeouts.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
@@ -172,6 +180,8 @@ impl Counters {
             .expression_attribute_values(":ttl", n(gc_at.div_euclid(1000) + 86_400))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .customize()
+            .config_override(crate::dynamo::no_resend_after_timeout())
             .send()
             .await;
         outcome(result, "UpdateItem count attempt")
@@ -236,6 +246,8 @@ impl Counters {
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":ws", n(window_start))
+            .customize()
+            .config_override(crate::dynamo::no_resend_after_timeout())
             .send()
             .await;
         written(result, "UpdateItem refund counter").map(drop)
@@ -266,4 +278,79 @@ impl Counters {
 /// A counter key safe to log: its kind and a prefix of its subject.
 fn redact(key: &str) -> String {
     key.chars().take(24).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against DynamoDB Local, through a proxy that delivers every request and loses every
+    //! answer: what a stalled DynamoDB does to a request it applies after the client gave up.
+
+    use super::*;
+    use crate::dynamo::{RequestLog, local_client};
+    use tokio::io::AsyncReadExt;
+
+    /// A TCP proxy to `upstream` (host:port) that forwards requests and swallows answers.
+    async fn answer_eater(upstream: &str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.to_owned();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+                tokio::spawn(async move {
+                    let (mut from_client, _to_client) = client.split();
+                    let (mut from_server, mut to_server) = server.split();
+                    let mut sink = Vec::new();
+                    let _ = tokio::join!(
+                        tokio::io::copy(&mut from_client, &mut to_server),
+                        from_server.read_to_end(&mut sink),
+                    );
+                });
+            }
+        });
+        url
+    }
+
+    async fn lossy_counters() -> (crate::testing::TestApp, Counters) {
+        let t = crate::testing::app().await;
+        let endpoint = crate::testing::endpoint();
+        let upstream = endpoint.trim_start_matches("http://").trim_end_matches('/');
+        // The functions' own client settings (timeouts, retry), only through the proxy.
+        let client = local_client(&answer_eater(upstream).await, RequestLog::default());
+        let counters = Counters::new(client, &t.tables.counters);
+        (t, counters)
+    }
+
+    /// What DynamoDB Local holds at `key`, once it has applied what it was sent.
+    async fn stored(t: &crate::testing::TestApp, key: &str) -> Option<CounterState> {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        t.app.counters.get(key).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_attempt_whose_answer_is_lost_is_counted_once_not_once_per_sdk_attempt() {
+        let (t, lossy) = lossy_counters().await;
+        let policy = t.app.policies.login_email;
+        let now = t.app.clock.now_ms();
+        let key = "login#email#lost-answer";
+        assert!(
+            lossy.count(key, policy, now).await.is_err(),
+            "no answer: an error the flow answers with 503"
+        );
+        assert_eq!(stored(&t, key).await.map(|s| s.fails), Some(1));
+    }
+
+    #[tokio::test]
+    async fn a_refund_whose_answer_is_lost_gives_back_one_attempt_not_two() {
+        let (t, lossy) = lossy_counters().await;
+        let policy = t.app.policies.login_ip;
+        let now = t.app.clock.now_ms();
+        let key = "login#ip#198.51.100.7";
+        for _ in 0..3 {
+            t.app.counters.count(key, policy, now).await.unwrap();
+        }
+        let window = t.app.counters.get(key).await.unwrap().unwrap().window_start;
+        assert!(lossy.refund(key, window).await.is_err());
+        assert_eq!(stored(&t, key).await.map(|s| s.fails), Some(2));
+    }
 }

@@ -338,6 +338,22 @@ impl Api {
     }
 
     /// A form POST to the token endpoint.
+    /// `POST /oauth2/token`, the token exchange (RFC 8693) of this sessionToken.
+    pub async fn exchange(&self, session_token: &str) -> Answer {
+        self.token(
+            "token-exchange",
+            &[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("subject_token", session_token),
+                ("subject_token_type", "urn:x-member-auth:token-type:session"),
+            ],
+        )
+        .await
+    }
+
     pub async fn token(&self, route: &'static str, pairs: &[(&str, &str)]) -> Answer {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)

@@ -307,19 +307,7 @@ impl Member {
     /// `POST /oauth2/token`, a token exchange of session `i`: starts its refresh family.
     pub async fn exchange(&mut self, api: &Api, i: usize) {
         let s = &self.sessions[i];
-        let a = api
-            .token(
-                "token-exchange",
-                &[
-                    (
-                        "grant_type",
-                        "urn:ietf:params:oauth:grant-type:token-exchange",
-                    ),
-                    ("subject_token", &s.token),
-                    ("subject_token_type", "urn:x-member-auth:token-type:session"),
-                ],
-            )
-            .await;
+        let a = api.exchange(&s.token).await;
         let allowed = allowed_for(s.live);
         let got = api.check("token-exchange", &a, &allowed, Needs::Dynamo);
         let s = &mut self.sessions[i];
@@ -496,19 +484,7 @@ impl Member {
             return;
         }
         let dead = [(400, Some("invalid_grant"))];
-        let a = api
-            .token(
-                "token-exchange",
-                &[
-                    (
-                        "grant_type",
-                        "urn:ietf:params:oauth:grant-type:token-exchange",
-                    ),
-                    ("subject_token", &s.token),
-                    ("subject_token_type", "urn:x-member-auth:token-type:session"),
-                ],
-            )
-            .await;
+        let a = api.exchange(&s.token).await;
         api.check("token-exchange", &a, &dead, Needs::Dynamo);
         if let Some(rt) = s.family.as_ref().and_then(|f| f.seen.last()) {
             let a = api

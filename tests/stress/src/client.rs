@@ -262,7 +262,10 @@ impl Api {
         headers: &[(&str, &str)],
         body: String,
     ) -> Answer {
-        let mut req = self.http.post(format!("{}{path}", self.base)).body(body);
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .body(body.clone());
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -281,6 +284,7 @@ impl Api {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
                 let text = resp.text().await.unwrap_or_default();
+                note_secrets(headers, &body, &text);
                 Answer {
                     status,
                     retry_after,
@@ -337,7 +341,6 @@ impl Api {
         self.send(route, path, &headers, body.to_string()).await
     }
 
-    /// A form POST to the token endpoint.
     /// `POST /oauth2/token`, the token exchange (RFC 8693) of this sessionToken.
     pub async fn exchange(&self, session_token: &str) -> Answer {
         self.token(
@@ -354,6 +357,7 @@ impl Api {
         .await
     }
 
+    /// A form POST to the token endpoint.
     pub async fn token(&self, route: &'static str, pairs: &[(&str, &str)]) -> Answer {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
@@ -430,4 +434,60 @@ pub fn latency_table(records: &[Record], keep: impl Fn(&Record) -> bool) -> Stri
         );
     }
     out
+}
+
+/// The fields whose values are secrets, in a JSON body or a form, sent or answered.
+const SECRET_FIELDS: [&str; 7] = [
+    "password",
+    "newPassword",
+    "currentPassword",
+    "sessionToken",
+    "access_token",
+    "refresh_token",
+    "subject_token",
+];
+
+/// Appends the secrets of one exchange to the file `SECRETS_OUT` names (`kind<TAB>value`
+/// lines, as `shared::testing::secrets` reads them), for the secret scan `scripts/fuzz load`
+/// runs afterwards over the tables and the functions' log. Nothing without `SECRETS_OUT`.
+fn note_secrets(headers: &[(&str, &str)], body: &str, answer: &str) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("SECRETS_OUT") else {
+        return;
+    };
+    let mut found: Vec<(String, String)> = vec![];
+    for (k, v) in headers {
+        if let Some(token) = k
+            .eq_ignore_ascii_case("authorization")
+            .then(|| v.strip_prefix("Bearer "))
+            .flatten()
+        {
+            found.push(("authorization".into(), token.into()));
+        }
+    }
+    for text in [body, answer] {
+        if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(text) {
+            for name in SECRET_FIELDS {
+                if let Some(Value::String(v)) = fields.get(name) {
+                    found.push((name.into(), v.clone()));
+                }
+            }
+        } else {
+            for (k, v) in url::form_urlencoded::parse(text.as_bytes()) {
+                if SECRET_FIELDS.contains(&k.as_ref()) {
+                    found.push((k.into_owned(), v.into_owned()));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        return;
+    }
+    let lines: String = found.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect();
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(lines.as_bytes()))
+        .unwrap_or_else(|e| panic!("SECRETS_OUT {}: {e}", path.to_string_lossy()));
 }

@@ -92,7 +92,7 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn throttling_is_retried_until_the_request_passes() {
         let calls = AtomicU32::new(0);
         let stop = Instant::now() + Duration::from_secs(60);
@@ -108,7 +108,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 5);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn throttling_that_outlasts_the_stop_time_gives_up_with_the_error() {
         let calls = AtomicU32::new(0);
         let started = Instant::now();
@@ -126,7 +126,7 @@ mod tests {
         assert!(calls.load(Ordering::SeqCst) >= 1);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn other_errors_are_not_retried() {
         let calls = AtomicU32::new(0);
         let result: Result<(), Fake> = retry(Instant::now() + Duration::from_secs(60), || async {

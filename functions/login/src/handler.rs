@@ -54,6 +54,10 @@ pub async fn handle(app: &App, req: Request, request_id: String) -> Response<Bod
     app.answered("login", login(app, &req, &ip).await, &request_id)
 }
 
+/// How long an attempt that failed on DynamoDB may spend giving its counts back: a stalled
+/// table must still be answered well inside the function's timeout.
+const REFUND_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// One counter this attempt was counted on, to give the attempt back if it is refused later.
 struct Counted<'a> {
     key: &'a str,
@@ -132,16 +136,49 @@ pub async fn login(app: &App, req: &Request, ip: &str) -> Result<Response<Body>,
         app.counters.count(&ip_key, app.policies.login_ip, now),
         app.members.get(email_key),
     );
+    // A table that fails one of these (unreachable, or throttled: one NAT's IP counter past
+    // DynamoDB's writes per key) fails the attempt before any verification, with a 503. What
+    // the others did count is given back, so an outage or a hot key costs no member an attempt
+    // and an attacker no allowance: every count stands for a verification (issue 17).
+    let (subject, ceiling, by_ip, member) = match (subject, ceiling, by_ip, member) {
+        (Ok(subject), Ok(ceiling), Ok(by_ip), Ok(member)) => (subject, ceiling, by_ip, member),
+        (subject, ceiling, by_ip, member) => {
+            let counted: Vec<Counted> = [
+                (&subject_key, &subject),
+                (&ceiling_key, &ceiling),
+                (&ip_key, &by_ip),
+            ]
+            .into_iter()
+            .filter_map(|(key, result)| {
+                Some(Counted {
+                    key,
+                    attempt: *result.as_ref().ok()?,
+                })
+            })
+            .collect();
+            let error = [subject.err(), ceiling.err(), by_ip.err(), member.err()]
+                .into_iter()
+                .flatten()
+                .next()
+                .expect("one of them failed");
+            let counted: Vec<&Counted> = counted.iter().collect();
+            if tokio::time::timeout(REFUND_BUDGET, give_back(app, &counted))
+                .await
+                .is_err()
+            {
+                tracing::warn!(event = "login_refund_failed", error = "timed out");
+            }
+            return Err(error.into());
+        }
+    };
     let subject = Counted {
         key: &subject_key,
-        attempt: subject?,
+        attempt: subject,
     };
     let ceiling = Counted {
         key: &ceiling_key,
-        attempt: ceiling?,
+        attempt: ceiling,
     };
-    let by_ip = by_ip?;
-    let member = member?;
     let member_id = member.as_ref().map(|m| m.member_id.clone());
     let member_id = member_id.as_deref();
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lambda_http::Request;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::app::App;
 use crate::auth::{Presented, SignedIn};
@@ -25,12 +25,14 @@ use crate::session::Session;
 use crate::token::{TokenConfig, Tokens};
 
 mod answers;
+pub mod capacity;
 mod logs;
 #[cfg(feature = "mail")]
 mod mail;
 mod requests;
 pub mod secrets;
 pub mod stats;
+pub mod throttle;
 mod tokens;
 pub use answers::*;
 pub use logs::*;
@@ -99,6 +101,8 @@ pub struct TestApp {
     pub app: App,
     pub tables: TableNames,
     pub client: aws_sdk_dynamodb::Client,
+    /// The request units the app's requests consume, once started (the cost model's figures).
+    pub capacity: capacity::CapacityProbe,
     /// The tables through a patient client, for the harness's own seeding.
     seed_members: crate::member::Members,
     seed_sessions: crate::session::Sessions,
@@ -138,7 +142,15 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> TestApp {
         .unwrap_or_else(signing_key_pem);
     let tokens = Tokens::new(tokens, &pem, "SIGNING_KEY").expect("test signing key loads");
     let requests = RequestLog::default();
+    let capacity = capacity::CapacityProbe::default();
     let client = local_client(endpoint, requests.clone());
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .interceptor(capacity.clone())
+            .build(),
+    );
     let tables = config.tables.clone();
     // Setup is not what a test measures: a patient client, so that a cold or busy
     // DynamoDB Local does not fail the test before it starts.
@@ -163,6 +175,7 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> TestApp {
         app,
         tables,
         client,
+        capacity,
     }
 }
 
@@ -380,42 +393,20 @@ impl FakeSiteverify {
             while let Ok((mut sock, _)) = listener.accept().await {
                 let counter = counter.clone();
                 tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    loop {
-                        let Ok(n) = sock.read(&mut chunk).await else {
-                            return;
-                        };
-                        if n == 0 {
-                            return;
-                        }
-                        buf.extend_from_slice(&chunk[..n]);
-                        let text = String::from_utf8_lossy(&buf).to_string();
-                        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                            let len = head
-                                .lines()
-                                .find_map(|l| {
-                                    let (k, v) = l.split_once(':')?;
-                                    k.eq_ignore_ascii_case("content-length")
-                                        .then(|| v.trim().parse::<usize>().ok())?
-                                })
-                                .unwrap_or(0);
-                            if body.len() >= len {
-                                counter.fetch_add(1, Ordering::SeqCst);
-                                let response = url::form_urlencoded::parse(body.as_bytes())
-                                    .find(|(k, _)| k == "response")
-                                    .map(|(_, v)| v.into_owned())
-                                    .unwrap_or_default();
-                                let reply = siteverify_answer(&response);
-                                let resp = format!(
-                                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
-                                    reply.len()
-                                );
-                                let _ = sock.write_all(resp.as_bytes()).await;
-                                return;
-                            }
-                        }
-                    }
+                    let Ok(Some((_, body))) = throttle::read_request(&mut sock).await else {
+                        return;
+                    };
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let response = url::form_urlencoded::parse(&body)
+                        .find(|(k, _)| k == "response")
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default();
+                    let reply = siteverify_answer(&response);
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
                 });
             }
         });

@@ -13,6 +13,7 @@ mod lockout;
 mod not_a_weapon;
 mod operations;
 mod session;
+mod throttled;
 
 pub(super) const PASSWORD: &str = "correct horse battery staple";
 pub(super) const IP: &str = "203.0.113.7";

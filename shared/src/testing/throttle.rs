@@ -1,0 +1,144 @@
+//! A DynamoDB with a hot key: an HTTP proxy in front of DynamoDB Local that answers the
+//! requests a test picks the way DynamoDB answers a partition past its limits (HTTP 400,
+//! `ProvisionedThroughputExceededException`), and forwards every other request as it came.
+//! DynamoDB Local never throttles; this is how the service's answer to a throttled key (503
+//! with `Retry-After`, no count lost or gained) is tested against the real tables.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// One request as the proxy saw it.
+pub struct Seen<'a> {
+    /// The operation, from `X-Amz-Target` (`PutItem`, `UpdateItem`, …).
+    pub operation: &'a str,
+    /// The JSON body (table name, key, expressions).
+    pub body: &'a str,
+}
+
+/// The proxy; its `url` is a DynamoDB endpoint for `app_at`.
+pub struct Throttler {
+    pub url: String,
+    throttled: Arc<AtomicUsize>,
+}
+
+/// What DynamoDB answers a request on a partition past its throughput.
+const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."}"#;
+
+impl Throttler {
+    /// Forwards to DynamoDB Local (`upstream`, an `http://host:port` endpoint) every request
+    /// for which `throttle` is false, and answers the others as throttled.
+    pub async fn start(
+        upstream: &str,
+        throttle: impl Fn(&Seen) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let throttled = Arc::new(AtomicUsize::new(0));
+        let count = throttled.clone();
+        let throttle = Arc::new(throttle);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (upstream, count, throttle) =
+                    (upstream.clone(), count.clone(), throttle.clone());
+                tokio::spawn(async move {
+                    let _ = serve(client, &upstream, &count, &*throttle).await;
+                });
+            }
+        });
+        Self { url, throttled }
+    }
+
+    /// How many requests it has answered as throttled.
+    pub fn throttled(&self) -> usize {
+        self.throttled.load(Ordering::SeqCst)
+    }
+}
+
+/// One connection: each request read whole, then throttled or relayed over a connection of
+/// its own (`connection: close` both ways keeps the relay a copy to end of stream).
+async fn serve(
+    mut client: TcpStream,
+    upstream: &str,
+    throttled: &AtomicUsize,
+    throttle: &(impl Fn(&Seen) -> bool + ?Sized),
+) -> std::io::Result<()> {
+    let Some((head, body)) = read_request(&mut client).await? else {
+        return Ok(());
+    };
+    let operation = header(&head, "x-amz-target")
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or("");
+    let text = String::from_utf8_lossy(&body);
+    if throttle(&Seen {
+        operation,
+        body: &text,
+    }) {
+        throttled.fetch_add(1, Ordering::SeqCst);
+        let answer = format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
+             x-amzn-requestid: throttled-by-test-proxy\r\ncontent-length: {}\r\n\
+             connection: close\r\n\r\n{THROTTLED}",
+            THROTTLED.len()
+        );
+        return client.write_all(answer.as_bytes()).await;
+    }
+    let mut server = TcpStream::connect(upstream).await?;
+    let head: String = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    server
+        .write_all(format!("{head}connection: close\r\n\r\n").as_bytes())
+        .await?;
+    server.write_all(&body).await?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer).await?;
+    client.write_all(&answer).await
+}
+
+/// The head (request line and headers, without the blank line) and the body of one HTTP/1.1
+/// request with a `content-length`; `None` if the client closed first.
+pub async fn read_request(sock: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let len = header(&head, "content-length")
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            let body_start = end + 4;
+            while buf.len() < body_start + len {
+                let n = sock.read(&mut chunk).await?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Ok(Some((head, buf[body_start..body_start + len].to_vec())));
+        }
+        let n = sock.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A header's value in a request head, by case-insensitive name.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.split("\r\n").skip(1).find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}

@@ -126,12 +126,6 @@ fn every_table_in_code_is_declared_alike_in_the_template() {
             shared::tables::TTL_ATTRIBUTE
         );
         assert_eq!(p["TimeToLiveSpecification"]["Enabled"], true);
-        let pitr = p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] == true;
-        assert_eq!(
-            pitr, spec.point_in_time_recovery,
-            "{} point-in-time recovery",
-            spec.logical_id
-        );
     }
     let tables = resources(&t)
         .into_iter()
@@ -1006,6 +1000,596 @@ async fn every_function_starts_on_the_environment_the_template_gives_it() {
             shared::token::TokenConfig::from_source(&env)
                 .unwrap_or_else(|e| panic!("{binary}'s token settings: {e}"));
         }
+    }
+}
+
+// ------------------------------------------------------------------ operating it (issue 17)
+
+/// Every table can be restored to a point in time, and none can be deleted by a stack update
+/// or a stray `delete-table` (README, Runbook).
+#[test]
+fn every_table_has_deletion_protection_and_point_in_time_recovery() {
+    let t = yaml("template.yaml");
+    let tables: Vec<(String, Value)> = resources(&t)
+        .into_iter()
+        .filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table")
+        .collect();
+    assert_eq!(tables.len(), ALL.len());
+    for (name, r) in tables {
+        let p = &r["Properties"];
+        assert_eq!(p["DeletionProtectionEnabled"], true, "{name}");
+        assert_eq!(
+            p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn every_function_is_traced_by_x_ray() {
+    let t = yaml("template.yaml");
+    assert_eq!(t["Globals"]["Function"]["Tracing"], "Active");
+    for (binary, f) in functions(&t) {
+        let own = &f["Properties"]["Tracing"];
+        assert!(
+            own.is_null() || own == "Active",
+            "{binary} turns tracing off"
+        );
+    }
+}
+
+/// A property as a function gets it: its own, else Globals'.
+fn effective<'a>(t: &'a Value, f: &'a Value, key: &str) -> &'a Value {
+    match &f["Properties"][key] {
+        Value::Null => &t["Globals"]["Function"][key],
+        own => own,
+    }
+}
+
+fn is_http(f: &Value) -> bool {
+    f["Properties"]["Events"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .any(|(_, e)| e["Type"] == "HttpApi")
+}
+
+/// The alarm resources: (logical id, resource).
+fn alarms(t: &Value) -> Vec<(String, Value)> {
+    resources(t)
+        .into_iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .collect()
+}
+
+/// Where a metric comes from, as an alarm or the dashboard names it.
+#[derive(Debug, Clone, PartialEq)]
+enum Source {
+    /// The functions' own metrics: the namespace is the `MetricsNamespace` parameter.
+    Own,
+    Aws(String),
+}
+
+#[derive(Debug, Clone)]
+struct MetricRef {
+    source: Source,
+    name: String,
+    /// Dimension name → the value: a literal, or `Ref:<logical id>` for a resource.
+    dims: BTreeMap<String, String>,
+}
+
+/// The metric contract (issue 17): the operational metrics and their one dimension set.
+const OPERATIONAL_METRICS: [&str; 5] = [
+    "http_5xx",
+    "http_503",
+    "dynamodb_throttled",
+    "cleanup_deleted",
+    "cleanup_remaining",
+];
+
+fn namespace_of(ns: &Value) -> Source {
+    if stack::ref_name(ns) == Some("MetricsNamespace") {
+        return Source::Own;
+    }
+    let ns = ns.as_str().unwrap_or_else(|| panic!("namespace {ns:?}"));
+    assert!(
+        ns.starts_with("AWS/"),
+        "the namespace {ns:?} is spelled out: it must be the MetricsNamespace parameter"
+    );
+    Source::Aws(ns.to_owned())
+}
+
+fn dimensions(dims: &Value) -> BTreeMap<String, String> {
+    dims.as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let value = match stack::ref_name(&d["Value"]) {
+                Some(r) => format!("Ref:{r}"),
+                None => d["Value"].as_str().unwrap().to_owned(),
+            };
+            (d["Name"].as_str().unwrap().to_owned(), value)
+        })
+        .collect()
+}
+
+/// Every metric an alarm reads: its own (`MetricName`), those of its metric-math queries, and
+/// the one of a Metrics Insights query (the one form the template uses).
+fn alarm_metrics(t: &Value, alarm: &Value) -> Vec<MetricRef> {
+    let p = &alarm["Properties"];
+    if !p["MetricName"].is_null() {
+        return vec![MetricRef {
+            source: namespace_of(&p["Namespace"]),
+            name: p["MetricName"].as_str().unwrap().to_owned(),
+            dims: dimensions(&p["Dimensions"]),
+        }];
+    }
+    let mut found = vec![];
+    for q in p["Metrics"].as_sequence().expect("an alarm on no metric") {
+        let m = &q["MetricStat"]["Metric"];
+        if !m.is_null() {
+            found.push(MetricRef {
+                source: namespace_of(&m["Namespace"]),
+                name: m["MetricName"].as_str().unwrap().to_owned(),
+                dims: dimensions(&m["Dimensions"]),
+            });
+            continue;
+        }
+        let expr = stack::scalar(t, &params(t, &[]), &q["Expression"]).unwrap();
+        if let Some(rest) = expr.strip_prefix("SELECT SUM(") {
+            let (name, from) = rest.split_once(')').unwrap();
+            assert_eq!(
+                from, " FROM SCHEMA(\"${MetricsNamespace}\", function)",
+                "a Metrics Insights query of another form: {expr}"
+            );
+            found.push(MetricRef {
+                source: Source::Own,
+                name: name.to_owned(),
+                dims: [("function".to_owned(), "*".to_owned())].into(),
+            });
+        }
+    }
+    found
+}
+
+/// Holds a metric to what exists: the contract's metrics of a function this template deploys
+/// (a decision metric's event and outcome spelled in that function's code), or an AWS metric
+/// of one of the template's functions or tables.
+fn check_metric(t: &Value, m: &MetricRef, at: &str) {
+    let binaries: BTreeSet<String> = functions(t).into_iter().map(|(b, _)| b).collect();
+    match &m.source {
+        Source::Own => {
+            let function = &m.dims["function"];
+            assert!(
+                function == "*" || binaries.contains(function),
+                "{at}: no function {function}"
+            );
+            if OPERATIONAL_METRICS.contains(&m.name.as_str()) {
+                assert_eq!(
+                    m.dims.len(),
+                    1,
+                    "{at}: {} has the function dimension only",
+                    m.name
+                );
+                return;
+            }
+            // A decision metric: the audit event, by function or by function and outcome.
+            assert_ne!(function, "*", "{at}");
+            let keys: Vec<&str> = m.dims.keys().map(String::as_str).collect();
+            assert!(
+                keys == ["function"] || keys == ["function", "outcome"],
+                "{at}: {} by {keys:?}",
+                m.name
+            );
+            let code = function_source(function);
+            for word in std::iter::once(&m.name).chain(m.dims.get("outcome")) {
+                assert!(
+                    code.contains(&format!("\"{word}\"")),
+                    "{at}: functions/{function} never says {word:?}: no such metric"
+                );
+            }
+        }
+        Source::Aws(ns) => {
+            let (dim, kind, names): (&str, &str, &[&str]) = match ns.as_str() {
+                "AWS/Lambda" => (
+                    "FunctionName",
+                    "AWS::Serverless::Function",
+                    &["Invocations", "Errors", "Duration"],
+                ),
+                "AWS/DynamoDB" => (
+                    "TableName",
+                    "AWS::DynamoDB::Table",
+                    &["ReadThrottleEvents", "WriteThrottleEvents"],
+                ),
+                other => panic!("{at}: namespace {other}"),
+            };
+            assert!(names.contains(&m.name.as_str()), "{at}: {ns} {}", m.name);
+            assert_eq!(m.dims.len(), 1, "{at}: {:?}", m.dims);
+            let target = m.dims[dim].strip_prefix("Ref:").unwrap();
+            assert_eq!(t["Resources"][target]["Type"], kind, "{at}: {target}");
+        }
+    }
+}
+
+/// The Rust source of `functions/<binary>`.
+fn function_source(binary: &str) -> String {
+    let dir = root().join("functions").join(binary).join("src");
+    let mut text = String::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "rs") {
+            text.push_str(&std::fs::read_to_string(path).unwrap());
+        }
+    }
+    text
+}
+
+#[test]
+fn every_alarm_reads_metrics_that_exist_and_notifies_the_alarm_topic() {
+    let t = yaml("template.yaml");
+    let alarms = alarms(&t);
+    assert!(alarms.len() >= 30, "{} alarms", alarms.len());
+    assert_eq!(t["Resources"]["AlarmTopic"]["Type"], "AWS::SNS::Topic");
+    for (name, a) in &alarms {
+        let p = &a["Properties"];
+        for actions in ["AlarmActions", "OKActions"] {
+            let to: Vec<Option<&str>> = p[actions]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{name} has no {actions}"))
+                .iter()
+                .map(stack::ref_name)
+                .collect();
+            assert_eq!(to, [Some("AlarmTopic")], "{name} {actions}");
+        }
+        // Chosen per alarm, never left to CloudWatch's default.
+        let missing = p["TreatMissingData"].as_str();
+        assert!(
+            matches!(missing, Some("notBreaching" | "breaching")),
+            "{name}: TreatMissingData {missing:?}"
+        );
+        let metrics = alarm_metrics(&t, a);
+        assert!(!metrics.is_empty(), "{name}");
+        for m in &metrics {
+            check_metric(&t, m, name);
+        }
+        // Metric math: one answer, from queries the alarm has.
+        if let Some(queries) = p["Metrics"].as_sequence() {
+            let ids: BTreeSet<&str> = queries.iter().map(|q| q["Id"].as_str().unwrap()).collect();
+            let answers = queries.iter().filter(|q| q["ReturnData"] == true).count();
+            assert_eq!(answers, 1, "{name} returns {answers} series");
+            for q in queries.iter().filter(|q| !q["Expression"].is_null()) {
+                let expr = stack::scalar(&t, &params(&t, &[]), &q["Expression"]).unwrap();
+                if expr.starts_with("SELECT ") {
+                    continue;
+                }
+                for word in expr
+                    .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '$')
+                    .filter(|w| w.starts_with(|c: char| c.is_ascii_lowercase()))
+                {
+                    assert!(ids.contains(word), "{name}: {expr} names no query {word}");
+                }
+            }
+        }
+        // Every threshold (but cleanup's "1 = work left") is a parameter the deployer sets.
+        if stack::ref_name(&p["Threshold"]).is_none() {
+            assert_eq!(
+                name, "SessionCleanupRemainingAlarm",
+                "{name}: a literal threshold"
+            );
+        }
+    }
+    // Each alarm parameter is used, and says what it means.
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    for (k, p) in t["Parameters"].as_mapping().unwrap() {
+        let k = k.as_str().unwrap();
+        if k.starts_with("Alarm") {
+            assert!(p["Description"].is_string(), "{k} has no Description");
+            assert!(
+                text.matches(&format!("Ref: {k}")).count()
+                    + text.matches(&format!("${{{k}}}")).count()
+                    >= 1,
+                "{k} is used by nothing"
+            );
+        }
+    }
+}
+
+/// The metrics an alarm reads.
+fn watches(t: &Value, alarm: &str) -> Vec<MetricRef> {
+    alarm_metrics(t, &t["Resources"][alarm])
+}
+
+fn reads(t: &Value, alarm: &str, name: &str, dim: &str, value: &str) -> bool {
+    watches(t, alarm)
+        .iter()
+        .any(|m| m.name == name && m.dims.get(dim).map(String::as_str) == Some(value))
+}
+
+#[test]
+fn every_http_function_deploys_by_canary_rolled_back_on_its_own_alarms() {
+    let t = yaml("template.yaml");
+    let mut http = 0;
+    for (logical, f) in resources(&t)
+        .into_iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+    {
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        // Every function runs behind its alias, so its events invoke a published version.
+        assert_eq!(effective(&t, &f, "AutoPublishAlias"), "live", "{binary}");
+        if !is_http(&f) {
+            continue;
+        }
+        http += 1;
+        let pref = &f["Properties"]["DeploymentPreference"];
+        assert_eq!(
+            stack::ref_name(&pref["Type"]),
+            Some("DeploymentType"),
+            "{binary}: a DeploymentPreference of the deployer's type"
+        );
+        let me = format!("Ref:{logical}");
+        for attack_alarms in ["true", "false"] {
+            let params = params(&t, &[("RollbackOnAttackAlarms", attack_alarms)]);
+            let decided = stack::decide(&t, &params, &pref["Alarms"]).unwrap();
+            let on: Vec<String> = decided
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{binary}: no rollback alarms"))
+                .iter()
+                .map(|a| stack::ref_name(a).unwrap().to_owned())
+                .collect();
+            for a in &on {
+                assert_eq!(
+                    t["Resources"][a.as_str()]["Type"],
+                    "AWS::CloudWatch::Alarm",
+                    "{binary} rolls back on {a}, which is no alarm of the template"
+                );
+            }
+            let any = |name: &str, dim: &str, value: &str| {
+                on.iter().any(|a| reads(&t, a, name, dim, value))
+            };
+            assert!(any("http_5xx", "function", binary), "{binary}: 5xx");
+            assert!(any("http_503", "function", binary), "{binary}: 503");
+            assert!(any("Duration", "FunctionName", &me), "{binary}: duration");
+            let signal = match binary {
+                "login" => Some(("login", "invalid_credentials")),
+                "token" => Some(("token_refresh", "replay_session_revoked")),
+                _ => None,
+            };
+            if let Some((event, outcome)) = signal {
+                let rolls_back = on.iter().any(|a| reads(&t, a, event, "outcome", outcome));
+                assert_eq!(
+                    rolls_back,
+                    attack_alarms == "true",
+                    "{binary}: {event} {outcome} with RollbackOnAttackAlarms={attack_alarms}"
+                );
+            }
+            // Another function's alarm would roll this one back for that one's fault.
+            for a in &on {
+                for m in watches(&t, a) {
+                    if let Some(other) = m.dims.get("function").filter(|b| *b != binary) {
+                        panic!("{binary} rolls back on {a}, an alarm of {other}");
+                    }
+                    if let Some(other) = m.dims.get("FunctionName").filter(|f| **f != me) {
+                        panic!("{binary} rolls back on {a}, an alarm of {other}");
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(http, 10);
+}
+
+#[test]
+fn each_http_function_has_its_5xx_503_and_duration_alarms_against_its_own_timeout() {
+    let t = yaml("template.yaml");
+    let all = alarms(&t);
+    for (logical, f) in resources(&t)
+        .into_iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function" && is_http(r))
+    {
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let me = format!("Ref:{logical}");
+        let of = |name: &str, dim: &str, value: &str| -> Vec<&(String, Value)> {
+            all.iter()
+                .filter(|(a, _)| reads(&t, a, name, dim, value))
+                .collect()
+        };
+        // 5xx and 503 as a share of the function's invocations, which Lambda counts.
+        for code in ["http_5xx", "http_503"] {
+            let found = of(code, "function", binary);
+            assert!(!found.is_empty(), "{binary}: no alarm on {code}");
+            for (a, _) in found {
+                assert!(
+                    reads(&t, a, "Invocations", "FunctionName", &me),
+                    "{a}: {code} over something else than {binary}'s invocations"
+                );
+            }
+        }
+        let timeout_ms = effective(&t, &f, "Timeout").as_u64().unwrap() * 1000;
+        let duration = of("Duration", "FunctionName", &me);
+        assert_eq!(duration.len(), 1, "{binary}: duration alarms");
+        let (a, alarm) = duration[0];
+        let percent = alarm["Properties"]["Metrics"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|q| q["ReturnData"] == true)
+            .unwrap();
+        assert_eq!(
+            percent["Expression"].as_str(),
+            Some(format!("100 * p99 / {timeout_ms}").as_str()),
+            "{a}: p99 as a share of {binary}'s {timeout_ms} ms timeout"
+        );
+        assert_eq!(
+            stack::ref_name(&alarm["Properties"]["Threshold"]),
+            Some("AlarmP99DurationPercentOfTimeout")
+        );
+    }
+}
+
+/// One cleanup run per alarm period: the defaults agree (rate(1 hour), 3600 s).
+#[test]
+fn the_cleanup_alarm_counts_runs_of_the_cleanup_schedule() {
+    let t = yaml("template.yaml");
+    let a = &t["Resources"]["SessionCleanupRemainingAlarm"]["Properties"];
+    assert_eq!(a["MetricName"], "cleanup_remaining");
+    assert_eq!(
+        a["TreatMissingData"], "breaching",
+        "a run that never answered left its work"
+    );
+    let period = stack::ref_name(&a["Period"]).unwrap();
+    let period = t["Parameters"][period]["Default"].as_u64().unwrap();
+    let schedule = t["Parameters"]["SessionCleanupSchedule"]["Default"]
+        .as_str()
+        .unwrap();
+    let (n, unit) = schedule
+        .strip_prefix("rate(")
+        .and_then(|s| s.strip_suffix(')'))
+        .and_then(|s| s.split_once(' '))
+        .unwrap();
+    let unit: u64 = match unit.trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86400,
+        other => panic!("{other}"),
+    };
+    assert_eq!(n.parse::<u64>().unwrap() * unit, period, "{schedule}");
+    for k in ["EvaluationPeriods", "DatapointsToAlarm"] {
+        assert_eq!(
+            stack::ref_name(&a[k]),
+            Some("AlarmCleanupRemainingRuns"),
+            "{k}"
+        );
+    }
+}
+
+/// The functions emit into the namespace the alarms read. And a deploy of parameters alone
+/// publishes no version (SAM hashes `Ref`s as written), so the revision that forces one must
+/// be a literal.
+#[test]
+fn every_function_emits_metrics_where_the_alarms_read_them() {
+    let t = yaml("template.yaml");
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        stack::ref_name(&env["METRICS_NAMESPACE"]),
+        Some("MetricsNamespace")
+    );
+    assert_eq!(t["Parameters"]["MetricsNamespace"]["Default"], "MemberAuth");
+    assert!(
+        env["CONFIG_REVISION"].is_string(),
+        "CONFIG_REVISION must be a literal, or bumping it publishes nothing"
+    );
+    for (binary, f) in functions(&t) {
+        let vars = own_variables(&f["Properties"]);
+        assert!(!vars.contains("METRICS_NAMESPACE"), "{binary} overrides it");
+        assert!(!vars.contains("CONFIG_REVISION"), "{binary} overrides it");
+    }
+}
+
+#[test]
+fn the_dashboard_shows_only_metrics_that_exist_and_every_alarm() {
+    let t = yaml("template.yaml");
+    let body = t["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .expect("DashboardBody is one Fn::Sub");
+    // `${Name}` / `${Name.Arn}` become the names they stand for, as CloudFormation would.
+    let mut text = String::new();
+    let mut rest = body;
+    let mut subs = BTreeSet::new();
+    while let Some(i) = rest.find("${") {
+        text.push_str(&rest[..i]);
+        let j = rest[i..].find('}').unwrap() + i;
+        let name = &rest[i + 2..j];
+        subs.insert(name.to_owned());
+        text.push_str(&format!("SUB:{name}"));
+        rest = &rest[j + 1..];
+    }
+    text.push_str(rest);
+    for s in &subs {
+        let (res, _) = s.split_once('.').unwrap_or((s, ""));
+        assert!(
+            res.starts_with("AWS::")
+                || !t["Parameters"][res].is_null()
+                || !t["Resources"][res].is_null(),
+            "the dashboard names {s}, which the template has not"
+        );
+    }
+    let board: serde_json::Value = serde_json::from_str(&text).expect("the dashboard is JSON");
+    let mut shown = 0;
+    let mut on_board = BTreeSet::new();
+    for w in board["widgets"].as_array().unwrap() {
+        if w["type"] == "alarm" {
+            for a in w["properties"]["alarms"].as_array().unwrap() {
+                let a = a.as_str().unwrap();
+                let id = a
+                    .strip_prefix("SUB:")
+                    .unwrap()
+                    .strip_suffix(".Arn")
+                    .unwrap();
+                on_board.insert(id.to_owned());
+            }
+            continue;
+        }
+        for m in w["properties"]["metrics"].as_array().unwrap() {
+            let parts: Vec<&str> = m
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect();
+            let source = match parts[0] {
+                "SUB:MetricsNamespace" => Source::Own,
+                ns if ns.starts_with("AWS/") => Source::Aws(ns.to_owned()),
+                ns => panic!("the dashboard spells out the namespace {ns}"),
+            };
+            let dims = parts[2..]
+                .chunks(2)
+                .map(|kv| {
+                    let v = kv[1]
+                        .strip_prefix("SUB:")
+                        .map_or(kv[1].to_owned(), |r| format!("Ref:{r}"));
+                    (kv[0].to_owned(), v)
+                })
+                .collect();
+            let metric = MetricRef {
+                source,
+                name: parts[1].to_owned(),
+                dims,
+            };
+            check_metric(&t, &metric, "Dashboard");
+            shown += 1;
+        }
+    }
+    assert!(shown > 0);
+    let every: BTreeSet<String> = alarms(&t).into_iter().map(|(a, _)| a).collect();
+    assert_eq!(on_board, every, "the dashboard's alarm widget");
+}
+
+/// The README documents every configuration variable (its "Configuration" table): each one
+/// the template gives a function is a row there.
+#[test]
+fn every_setting_the_template_gives_is_in_the_readme_configuration_table() {
+    let t = yaml("template.yaml");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let table = readme
+        .split("\n## Configuration\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has a Configuration section");
+    let documented: BTreeSet<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split(" | ").next())
+        .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+        .collect();
+    let mut given = own_variables(&t["Globals"]["Function"]);
+    for (_, f) in functions(&t) {
+        given.extend(own_variables(&f["Properties"]));
+    }
+    for name in &given {
+        assert!(
+            documented.contains(name.as_str()),
+            "{name} is given by template.yaml but not in README's Configuration table"
+        );
     }
 }
 

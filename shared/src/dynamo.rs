@@ -1,5 +1,6 @@
-//! The DynamoDB client every function builds once at init; the interceptor that records
-//! each request's operation and timing, from which a flow reports its DynamoDB requests,
+//! The DynamoDB client every function builds once at init; the interceptors that write each
+//! operation as an X-Ray subsegment (`crate::xray`) and that record each request's operation
+//! and timing, from which a flow reports its DynamoDB requests,
 //! sequential round trips and wait time (logged per request, measured by the benchmarks); and
 //! `conditional`, the one reading of a conditional write's outcome that every table's owner
 //! uses (done, or refused with the item as it stood).
@@ -23,13 +24,14 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef, Input,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 use crate::error::StoreError;
+use crate::xray::Subsegments;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -113,12 +115,46 @@ impl HttpClient for LazyHttpsClient {
     }
 }
 
-/// The DynamoDB client on `sdk`, its requests recorded in `log`.
+/// The DynamoDB client on `sdk`, its requests recorded in `log` and, where Lambda runs an
+/// X-Ray daemon (active tracing), written as subsegments of the invocation's trace.
 pub fn client(sdk: &aws_config::SdkConfig, log: RequestLog) -> Client {
-    let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .interceptor(log)
-        .build();
-    Client::from_conf(conf)
+    let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(log);
+    if let Some(subsegments) = Subsegments::from_env() {
+        conf = conf.interceptor(subsegments.naming(table_name));
+    }
+    Client::from_conf(conf.build())
+}
+
+/// `client` with its operations written as X-Ray subsegments by `subsegments` (tests point
+/// one at a socket of their own).
+pub fn traced(client: &Client, subsegments: Subsegments) -> Client {
+    let conf = client
+        .config()
+        .to_builder()
+        .interceptor(subsegments.naming(table_name));
+    Client::from_conf(conf.build())
+}
+
+/// The table an operation's input names, for its subsegment (`aws.table_name`); none for the
+/// operations that span tables (transactions, batches).
+fn table_name(input: &Input) -> Option<String> {
+    use aws_sdk_dynamodb::operation::{
+        delete_item::DeleteItemInput, get_item::GetItemInput, put_item::PutItemInput,
+        query::QueryInput, scan::ScanInput, update_item::UpdateItemInput,
+    };
+    macro_rules! first_table {
+        ($($input:ty),*) => {
+            None$(.or_else(|| input.downcast_ref::<$input>()?.table_name.clone()))*
+        };
+    }
+    first_table!(
+        GetItemInput,
+        PutItemInput,
+        UpdateItemInput,
+        DeleteItemInput,
+        QueryInput,
+        ScanInput
+    )
 }
 
 /// A client for DynamoDB Local at `endpoint`, with dummy credentials.

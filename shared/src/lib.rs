@@ -25,6 +25,7 @@ pub mod tables;
 pub mod telemetry;
 pub mod token;
 pub mod verification;
+pub mod xray;
 
 #[cfg(feature = "mail")]
 pub mod mail;

@@ -21,6 +21,7 @@ use std::time::Duration;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 mod run;
 pub use run::run;
@@ -137,9 +138,24 @@ pub struct Mailer {
 
 impl Mailer {
     /// The sender on `sdk` (region, credentials, timeouts; `AWS_ENDPOINT_URL_SESV2` points it at
-    /// the local SES in development), as Lambda builds it.
+    /// the local SES in development), as Lambda builds it: its sends are X-Ray subsegments
+    /// where Lambda runs an X-Ray daemon (active tracing).
     pub fn new(sdk: &aws_config::SdkConfig, from: String) -> Self {
-        Self::with_client(aws_sdk_sesv2::Client::new(sdk), from)
+        let mut conf = aws_sdk_sesv2::config::Builder::from(sdk);
+        if let Some(subsegments) = crate::xray::Subsegments::from_env() {
+            conf = conf.interceptor(subsegments);
+        }
+        Self::with_client(aws_sdk_sesv2::Client::from_conf(conf.build()), from)
+    }
+
+    /// This sender with its sends written as X-Ray subsegments by `subsegments` (tests point one
+    /// at a socket of their own).
+    pub fn traced(self, subsegments: crate::xray::Subsegments) -> Self {
+        let conf = self.client.config().to_builder().interceptor(subsegments);
+        Self {
+            client: aws_sdk_sesv2::Client::from_conf(conf.build()),
+            ..self
+        }
     }
 
     /// A sender to the SES API at `endpoint` with dummy credentials (tests, `aws-ses-v2-local`).
@@ -174,7 +190,9 @@ impl Mailer {
     pub fn send_later(&self, mail: Mail) {
         let client = self.client.clone();
         let from = self.from.clone();
-        let task = tokio::spawn(async move { deliver(&client, &from, &mail).await });
+        // In the invocation's span, so that its log lines carry the invocation's request id.
+        let task =
+            tokio::spawn(async move { deliver(&client, &from, &mail).await }.in_current_span());
         if let Ok(mut pending) = self.pending.lock() {
             pending.retain(|t| !t.is_finished());
             pending.push(task);

@@ -40,11 +40,12 @@ impl LogCapture {
     pub fn start() -> Self {
         static GLOBAL: std::sync::Once = std::sync::Once::new();
         GLOBAL.call_once(|| {
-            let subscriber = tracing_subscriber::fmt()
-                .json()
-                .with_max_level(tracing::Level::DEBUG)
-                .with_writer(|| ThreadSink)
-                .finish();
+            // The functions' own lines (`telemetry::json_lines`), so tests read what CloudWatch gets.
+            use tracing_subscriber::layer::SubscriberExt;
+            let subscriber = tracing_subscriber::registry().with(crate::telemetry::json_lines(
+                tracing_subscriber::filter::LevelFilter::DEBUG,
+                || ThreadSink,
+            ));
             tracing::subscriber::set_global_default(subscriber)
                 .expect("no other global subscriber in a test binary");
         });

@@ -417,8 +417,7 @@ mod tests {
     fn throttling_is_told_from_other_dynamodb_errors() {
         use aws_sdk_dynamodb::operation::get_item::GetItemError;
         use aws_sdk_dynamodb::types::error::{
-            ProvisionedThroughputExceededException, ResourceNotFoundException,
-            ThrottlingException,
+            ProvisionedThroughputExceededException, ResourceNotFoundException, ThrottlingException,
         };
         let sdk = |e: GetItemError| -> SdkError<GetItemError, RawResponse> {
             let raw = RawResponse::new(

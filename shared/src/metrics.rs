@@ -248,7 +248,10 @@ mod tests {
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "Auth/Staging");
         assert_eq!(directive["Dimensions"], json!([["function"]]));
-        assert_eq!(directive["Metrics"], json!([{"Name": "http_503", "Unit": "Count"}]));
+        assert_eq!(
+            directive["Metrics"],
+            json!([{"Name": "http_503", "Unit": "Count"}])
+        );
         assert_eq!(v["function"], "token");
         assert_eq!(v["http_503"], 1);
         assert_eq!(v["requestId"], "req-1");
@@ -277,7 +280,10 @@ mod tests {
         }))
         .unwrap();
         let ts = v["_aws"]["Timestamp"].as_u64().expect("a number");
-        assert!(ts >= before && ts < before + 60_000, "{ts} is ms since the epoch");
+        assert!(
+            ts >= before && ts < before + 60_000,
+            "{ts} is ms since the epoch"
+        );
     }
 
     #[test]

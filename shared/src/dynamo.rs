@@ -118,7 +118,9 @@ impl HttpClient for LazyHttpsClient {
 /// The DynamoDB client on `sdk`, its requests recorded in `log` and, where Lambda runs an
 /// X-Ray daemon (active tracing), written as subsegments of the invocation's trace.
 pub fn client(sdk: &aws_config::SdkConfig, log: RequestLog) -> Client {
-    let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(log);
+    let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .interceptor(log)
+        .interceptor(ThrottleCount);
     if let Some(subsegments) = Subsegments::from_env() {
         conf = conf.interceptor(subsegments.naming(table_name));
     }
@@ -175,8 +177,49 @@ pub fn local_client_with(endpoint: &str, log: RequestLog, timeouts: TimeoutConfi
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .interceptor(log)
+        .interceptor(ThrottleCount)
         .build();
     Client::from_conf(conf)
+}
+
+/// Counts `dynamodb_throttled` for every request DynamoDB still throttled after the SDK's
+/// retries: one place that sees every request of every table owner, also those whose error a
+/// flow handles itself (session-cleanup's backoff) rather than answering 503.
+#[derive(Debug)]
+struct ThrottleCount;
+
+impl Intercept for ThrottleCount {
+    fn name(&self) -> &'static str {
+        "ThrottleCount"
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(Err(e)) = context.output_or_error()
+            && e.as_operation_error().is_some_and(|e| is_throttling(e))
+        {
+            crate::metrics::count("dynamodb_throttled");
+        }
+        Ok(())
+    }
+}
+
+/// Whether an operation's error is DynamoDB's "too fast" (provisioned or on-demand throughput,
+/// the account's request limit): every operation's error enum has these as variants whose
+/// source is the exception itself.
+pub fn is_throttling(e: &(dyn std::error::Error + 'static)) -> bool {
+    use aws_sdk_dynamodb::types::error::{
+        ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException,
+    };
+    std::iter::successors(Some(e), |e| e.source()).any(|e| {
+        e.is::<ProvisionedThroughputExceededException>()
+            || e.is::<ThrottlingException>()
+            || e.is::<RequestLimitExceeded>()
+    })
 }
 
 /// One finished DynamoDB request.
@@ -405,5 +448,40 @@ mod tests {
         assert_eq!(t.round_trips, 2);
         assert_eq!(t.wait, Duration::from_millis(17));
         assert_eq!(log.take().requests, 0);
+    }
+
+    #[test]
+    fn throttling_is_told_from_other_dynamodb_errors() {
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        use aws_sdk_dynamodb::types::error::{
+            ProvisionedThroughputExceededException, ResourceNotFoundException, ThrottlingException,
+        };
+        let sdk = |e: GetItemError| -> SdkError<GetItemError, RawResponse> {
+            let raw = RawResponse::new(
+                400u16.try_into().unwrap(),
+                aws_smithy_types::body::SdkBody::empty(),
+            );
+            SdkError::service_error(e, raw)
+        };
+        let over = GetItemError::ProvisionedThroughputExceededException(
+            ProvisionedThroughputExceededException::builder().build(),
+        );
+        let throttled = GetItemError::ThrottlingException(ThrottlingException::builder().build());
+        let missing =
+            GetItemError::ResourceNotFoundException(ResourceNotFoundException::builder().build());
+        assert!(is_throttling(&sdk(over)));
+        assert!(is_throttling(&sdk(throttled)));
+        assert!(!is_throttling(&sdk(missing)));
+        assert!(!is_throttling(&StoreError::new("GetItem", "timed out")));
+    }
+
+    #[tokio::test]
+    async fn every_request_still_throttled_after_the_retries_is_counted_once() {
+        let metrics = crate::testing::MetricCapture::start();
+        let (t, dynamo) = crate::testing::throttle::throttled_app(&[]).await;
+        let got = t.app.members.get("someone@example.com").await;
+        assert!(got.is_err(), "a throttled read is an error");
+        assert_eq!(dynamo.requests(), 2, "the SDK tried twice");
+        assert_eq!(metrics.values("dynamodb_throttled"), [1]);
     }
 }

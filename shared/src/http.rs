@@ -297,18 +297,21 @@ where
     Ok(Box::leak(Box::new(app)))
 }
 
-/// Runs a handler so that a panic becomes a 500 carrying only the request id.
+/// Runs a handler so that a panic becomes a 500 carrying only the request id; every 5xx the
+/// runtime is given is counted (`metrics::answered`: `http_5xx`, and `http_503`).
 pub async fn serve<F>(req_id: String, fut: F) -> Result<Response<Body>, lambda_http::Error>
 where
     F: Future<Output = Response<Body>>,
 {
-    match AssertUnwindSafe(fut).catch_unwind().await {
-        Ok(resp) => Ok(resp),
+    let resp = match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(resp) => resp,
         Err(_) => {
             tracing::error!(event = "panic", request_id = %req_id);
-            Ok(error_response(&ApiError::Internal, &req_id))
+            error_response(&ApiError::Internal, &req_id)
         }
-    }
+    };
+    crate::metrics::answered(resp.status().as_u16(), &req_id);
+    Ok(resp)
 }
 
 #[cfg(test)]
@@ -483,11 +486,33 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_becomes_a_500_with_only_the_request_id() {
+        let metrics = crate::testing::MetricCapture::start();
         let resp = serve("req-1".into(), async { panic!("boom: secret detail") })
             .await
             .unwrap();
         assert_eq!(resp.status(), 500);
         let Body::Text(t) = resp.body() else { panic!() };
         assert!(t.contains("req-1") && !t.contains("boom"));
+        assert_eq!(metrics.values("http_5xx"), [1]);
+        assert_eq!(metrics.values("http_503"), [] as [u64; 0]);
+        assert_eq!(metrics.lines()[0]["requestId"], "req-1");
+    }
+
+    #[tokio::test]
+    async fn every_5xx_answer_is_counted_and_a_503_also_as_such() {
+        let metrics = crate::testing::MetricCapture::start();
+        for (err, http_5xx, http_503) in [
+            (ApiError::invalid_credentials(), 0, 0),
+            (ApiError::method_not_allowed("GET"), 0, 0),
+            (ApiError::Unavailable, 1, 1),
+            (ApiError::Internal, 1, 0),
+        ] {
+            metrics.clear();
+            serve("r".into(), async { error_response(&err, "r") })
+                .await
+                .unwrap();
+            assert_eq!(metrics.count("http_5xx", ""), http_5xx, "{err:?}");
+            assert_eq!(metrics.count("http_503", ""), http_503, "{err:?}");
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod gc;
 pub mod http;
 pub mod lockout;
 pub mod member;
+pub mod metrics;
 pub mod password;
 pub mod recovery;
 pub mod secret;

@@ -42,7 +42,6 @@ pub struct TableSpec {
     pub logical_id: &'static str,
     pub partition_key: (&'static str, Scalar),
     pub indexes: &'static [IndexSpec],
-    pub point_in_time_recovery: bool,
 }
 
 const GC: IndexSpec = IndexSpec {
@@ -61,7 +60,6 @@ pub const MEMBERS: TableSpec = TableSpec {
         sort_key: None,
         projected: &["status"],
     }],
-    point_in_time_recovery: true,
 };
 
 pub const SESSIONS: TableSpec = TableSpec {
@@ -76,14 +74,12 @@ pub const SESSIONS: TableSpec = TableSpec {
         },
         GC,
     ],
-    point_in_time_recovery: false,
 };
 
 pub const COUNTERS: TableSpec = TableSpec {
     logical_id: "CountersTable",
     partition_key: ("counterKey", Scalar::S),
     indexes: &[GC],
-    point_in_time_recovery: false,
 };
 
 pub const ALL: [&TableSpec; 3] = [&MEMBERS, &SESSIONS, &COUNTERS];

@@ -22,6 +22,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// The name of the span `lambda_runtime` opens around each invocation.
 pub const INVOCATION_SPAN: &str = "Lambda runtime invoke";
 
+use crate::metrics;
+
 /// JSON lines to stdout (CloudWatch on Lambda), at the level `log_level` reads.
 pub fn init() {
     let (level, problem) = log_level(|name| std::env::var(name).ok());
@@ -128,8 +130,9 @@ pub fn log_level(var: impl Fn(&str) -> Option<String>) -> (LevelFilter, Option<S
     (LevelFilter::INFO, None)
 }
 
-/// One authentication decision.
+/// One authentication decision: its log line, and its metric (`metrics::decision`).
 pub fn audit(event: &str, outcome: &str, member_id: Option<&str>, client_ip: &str) {
+    metrics::decision(event, outcome);
     tracing::info!(
         event,
         outcome,
@@ -148,6 +151,7 @@ pub fn audit_operator(
     client_ip: &str,
     operator: &str,
 ) {
+    metrics::decision(event, outcome);
     tracing::info!(
         event,
         outcome,

@@ -3,5 +3,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    shared::metrics::init(env!("CARGO_BIN_NAME"))?;
     shared::http::run(logout::handler::handle).await
 }

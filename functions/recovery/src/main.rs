@@ -3,5 +3,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    shared::metrics::init(env!("CARGO_BIN_NAME"))?;
     shared::mail::run(recovery::handler::check, recovery::handler::handle).await
 }

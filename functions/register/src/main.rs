@@ -2,5 +2,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    shared::metrics::init(env!("CARGO_BIN_NAME"))?;
     shared::mail::run(register::handler::check, register::handler::handle).await
 }

@@ -391,6 +391,9 @@ pub async fn run(c: &Collector, now: Millis, deadline: Instant) -> Outcome {
         }
         None => log(&outcome),
     }
+    let deleted = &outcome.report.deleted;
+    shared::metrics::count_n("cleanup_deleted", deleted.sessions + deleted.counters);
+    shared::metrics::count_n("cleanup_remaining", u64::from(outcome.report.remaining));
     outcome
 }
 

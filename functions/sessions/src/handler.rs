@@ -75,6 +75,8 @@ async fn list(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, ApiE
             sessions.insert(at, session.clone());
         }
     }
+    // `telemetry::audit`'s line with the count beside it, so also its metric.
+    shared::metrics::decision(LIST_EVENT, "success");
     tracing::info!(
         event = LIST_EVENT,
         outcome = "success",
@@ -107,6 +109,7 @@ async fn revoke(app: &App, req: &Request, ip: &str) -> Result<Response<Body>, Ap
         (_, true) => "own_session_revoked",
         _ => "revoked",
     };
+    shared::metrics::decision(REVOKE_EVENT, outcome);
     tracing::info!(
         event = REVOKE_EVENT,
         outcome,

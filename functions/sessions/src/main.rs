@@ -4,5 +4,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    shared::metrics::init(env!("CARGO_BIN_NAME"))?;
     shared::http::run(sessions::handler::handle).await
 }

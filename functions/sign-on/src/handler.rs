@@ -64,8 +64,10 @@ struct Audit<'a> {
 }
 
 impl Audit<'_> {
-    /// One authentication decision, with the trusted caller beside the member.
+    /// One authentication decision, with the trusted caller beside the member; like
+    /// `telemetry::audit`, also its metric.
     fn log(&self, outcome: &str, member_id: Option<&str>) {
+        shared::metrics::decision("sign_on", outcome);
         let caller = self.caller.map(TrustedServer::label).unwrap_or_default();
         tracing::info!(
             event = "sign_on",

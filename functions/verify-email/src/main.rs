@@ -3,5 +3,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    shared::metrics::init(env!("CARGO_BIN_NAME"))?;
     shared::mail::run(verify_email::handler::check, verify_email::handler::handle).await
 }

@@ -29,6 +29,7 @@ pub mod capacity;
 mod logs;
 #[cfg(feature = "mail")]
 mod mail;
+mod metrics;
 mod requests;
 pub mod secrets;
 pub mod stats;
@@ -38,7 +39,9 @@ pub use answers::*;
 pub use logs::*;
 #[cfg(feature = "mail")]
 pub use mail::*;
+pub use metrics::*;
 pub use requests::*;
+pub use throttle::*;
 pub use tokens::*;
 
 /// The `iss` and `aud` of test apps' access tokens, unless a test sets ISSUER / AUDIENCE.

@@ -22,6 +22,7 @@ pub struct Seen<'a> {
 pub struct Throttler {
     pub url: String,
     throttled: Arc<AtomicUsize>,
+    seen: Arc<AtomicUsize>,
 }
 
 /// What DynamoDB answers a request on a partition past its throughput.
@@ -69,11 +70,13 @@ async fn serve(
     mut client: TcpStream,
     upstream: &str,
     throttled: &AtomicUsize,
+    seen: &AtomicUsize,
     throttle: &(impl Fn(&Seen) -> bool + ?Sized),
 ) -> std::io::Result<()> {
     let Some((head, body)) = read_request(&mut client).await? else {
         return Ok(());
     };
+    seen.fetch_add(1, Ordering::SeqCst);
     let operation = header(&head, "x-amz-target")
         .and_then(|t| t.rsplit('.').next())
         .unwrap_or("");
@@ -141,4 +144,20 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
         let (k, v) = l.split_once(':')?;
         k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
     })
+}
+
+impl Throttler {
+    /// Requests it has seen (each SDK attempt is one), throttled or not.
+    pub fn requests(&self) -> usize {
+        self.seen.load(Ordering::SeqCst)
+    }
+}
+
+/// A fresh app whose every DynamoDB request is throttled (no tables behind it), and the
+/// throttler.
+pub async fn throttled_app(vars: &[(&str, &str)]) -> (super::TestApp, Throttler) {
+    let dynamo = Throttler::start(&super::dead_address().await, |_| true).await;
+    let mut all = vec![("SKIP_TABLES", "1")];
+    all.extend_from_slice(vars);
+    (super::app_at(&dynamo.url, &all).await, dynamo)
 }

@@ -4,7 +4,7 @@
 
 use shared::auth::trusted;
 use shared::member::Status;
-use shared::testing::{self, LogCapture};
+use shared::testing::{self, LogCapture, MetricCapture};
 
 use super::{
     KEY, MEMBERS, PASSWORD, ROLE, ROLE_SESSION, app, app_with, call, every_route, member_path,
@@ -125,6 +125,7 @@ async fn every_call_is_audited_with_the_operator_and_never_with_a_secret() {
     let t = app_with(&[("ADMIN_ALLOWED_PRINCIPALS", ROLE)]).await;
     let (m, token) = t.signed_in("ann@example.com", PASSWORD).await;
     let log = LogCapture::start();
+    let metrics = MetricCapture::start();
     let fingerprint = format!(
         "api-key:{}",
         &shared::secret::sha256_hex(KEY.as_bytes())[..12]
@@ -194,6 +195,13 @@ async fn every_call_is_audited_with_the_operator_and_never_with_a_secret() {
             ),
         ]
     );
+    metrics.assert_decisions(&[
+        ("admin_get_member", "success"),
+        ("admin_block_member", "blocked"),
+        ("admin_find_member", "not_found"),
+        ("admin_unblock_member", "unblocked"),
+        ("admin_delete_member", "unauthenticated"),
+    ]);
     assert!(
         log.lines()
             .iter()

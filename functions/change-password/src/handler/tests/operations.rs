@@ -19,6 +19,7 @@ async fn logs_record_every_decision_and_no_secret() {
     let t = testing::app().await;
     let (m, token) = t.signed_in("ann@example.com", PASSWORD).await;
     let logs = testing::LogCapture::start();
+    let metrics = testing::MetricCapture::start();
     let none = change(&t, Auth::None, &json!({"newPassword": NEW_PASSWORD})).await;
     let wrong = change(
         &t,
@@ -59,6 +60,12 @@ async fn logs_record_every_decision_and_no_secret() {
             "success"
         ]
     );
+    metrics.assert_decisions(&[
+        ("change_password", "unauthenticated"),
+        ("change_password", "invalid_credentials"),
+        ("change_password", "weak_password"),
+        ("change_password", "success"),
+    ]);
     let decisions = logs.events("change_password");
     assert!(decisions.iter().all(|d| d["fields"]["client_ip"] == IP));
     assert!(

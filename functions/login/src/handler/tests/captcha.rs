@@ -2,7 +2,7 @@
 //! closed when the provider does not answer.
 
 use serde_json::json;
-use shared::testing::{self, ACCEPTED, FakeSiteverify};
+use shared::testing::{self, ACCEPTED, FakeSiteverify, MetricCapture};
 
 use super::{PASSWORD, body, login};
 
@@ -11,6 +11,7 @@ async fn after_three_failures_a_captcha_is_required_and_checked() {
     let fake = FakeSiteverify::start().await;
     let t = testing::captcha_app("recaptcha", &fake.url, &[]).await;
     t.active_member("ann@example.com", PASSWORD).await;
+    let metrics = MetricCapture::start();
     for _ in 0..3 {
         let a = login(&t, &body("ann@example.com", "wrong password here")).await;
         assert_eq!(a.code(), "INVALID_CREDENTIALS");
@@ -40,6 +41,16 @@ async fn after_three_failures_a_captcha_is_required_and_checked() {
     // Success reset the email's counter: no CAPTCHA next time.
     let a = login(&t, &body("ann@example.com", PASSWORD)).await;
     assert_eq!(a.status, 200);
+    let failed = ("login", "invalid_credentials");
+    metrics.assert_decisions(&[
+        failed,
+        failed,
+        failed,
+        ("login", "captcha_required"),
+        ("login", "captcha_rejected"),
+        ("login", "success"),
+        ("login", "success"),
+    ]);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Failures lock the email (for longer each time) and throttle the client IP; successes do not
 //! count against a shared IP.
 
-use shared::testing::{self, post_json};
+use shared::testing::{self, MetricCapture, post_json};
 
 use super::{PASSWORD, all_at_once, body, login, login_from};
 
@@ -9,7 +9,9 @@ use super::{PASSWORD, all_at_once, body, login, login_from};
 async fn ten_failures_lock_the_email_and_the_next_lock_lasts_twice_as_long() {
     let t = testing::app().await;
     t.active_member("ann@example.com", PASSWORD).await;
+    let metrics = MetricCapture::start();
     for email in ["ann@example.com", "ghost@example.com"] {
+        metrics.clear();
         for i in 0..10 {
             let a = login(&t, &body(email, "wrong password here")).await;
             assert_eq!(a.code(), "INVALID_CREDENTIALS", "{email} attempt {i}");
@@ -24,6 +26,9 @@ async fn ten_failures_lock_the_email_and_the_next_lock_lasts_twice_as_long() {
             60
         );
         assert_eq!(t.app.hasher.verifications(), before);
+        // What the lockout-rate alarm counts, for a member and a stranger alike.
+        assert_eq!(metrics.count("login", "invalid_credentials"), 10, "{email}");
+        assert_eq!(metrics.count("login", "locked"), 1, "{email}");
     }
 
     t.app.clock.advance_secs(61);
@@ -78,6 +83,7 @@ async fn fifty_concurrent_wrong_passwords_let_exactly_ten_verifications_through(
 #[tokio::test]
 async fn one_ip_failing_across_many_emails_is_throttled() {
     let t = testing::app_with(&[("IP_MAX_FAILURES", "5")]).await;
+    let metrics = MetricCapture::start();
     for i in 0..5 {
         let a = login(
             &t,
@@ -89,6 +95,7 @@ async fn one_ip_failing_across_many_emails_is_throttled() {
     let a = login(&t, &body("user9@example.com", "wrong password here")).await;
     assert_eq!((a.status, a.code()), (429, "THROTTLED"));
     assert_eq!(a.header("retry-after"), Some("900"));
+    assert_eq!(metrics.count("login", "throttled"), 1);
     let a = login_from(
         &t,
         &body("user9@example.com", "wrong password here"),

@@ -1,8 +1,8 @@
-//! What a logout logs, and the documented event fixtures.
+//! What a logout logs and counts, and the documented event fixtures.
 
 use lambda_http::Request;
 use serde_json::{Value, json};
-use shared::testing::LogCapture;
+use shared::testing::{LogCapture, MetricCapture};
 
 use super::{
     ALLOWED, IP, app, assert_browser_cleaned, cookie, ends_a_fresh_session, get, redirect_query,
@@ -14,6 +14,7 @@ async fn logs_record_the_decision_and_a_bounded_client_id_but_no_secret() {
     let t = app().await;
     let (m, token) = signed_in(&t).await;
     let logs = LogCapture::start();
+    let metrics = MetricCapture::start();
 
     let client_id = format!("web\r\n{{\"event\":\"forged\"}}\u{7}{}", "z".repeat(10_000));
     let encoded: String = url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
@@ -54,6 +55,11 @@ async fn logs_record_the_decision_and_a_bounded_client_id_but_no_secret() {
         field("logout", "outcome"),
         ["revoked", "no_session", "no_session"]
     );
+    metrics.assert_decisions(&[
+        ("logout", "revoked"),
+        ("logout", "no_session"),
+        ("logout", "no_session"),
+    ]);
     assert_eq!(field("logout", "member_id")[0], m.member_id);
     assert!(field("logout", "client_ip").iter().all(|ip| ip == IP));
     let logged = &field("logout_request", "client_id")[0];

@@ -2,7 +2,7 @@
 //! old one dead, every other session ended, the token single use and mortal.
 
 use serde_json::json;
-use shared::testing::{self, unique_email};
+use shared::testing::{self, MetricCapture, unique_email};
 
 use super::*;
 
@@ -12,6 +12,7 @@ async fn a_member_recovers_the_account_through_the_mailed_link() {
     let email = unique_email("ann");
     let (member, old_session) = t.signed_in(&email, OLD_PASSWORD).await;
     let second_session = t.session_token(&member).await;
+    let metrics = MetricCapture::start();
 
     let a = send_email(&t, &email).await;
     assert_eq!((a.status, a.text.as_str()), (200, "{}"));
@@ -72,6 +73,14 @@ async fn a_member_recovers_the_account_through_the_mailed_link() {
     // Single use.
     let again = recover(&t, &token, "another fine passphrase").await;
     assert_eq!(again.code(), "INVALID_RECOVERY_TOKEN");
+
+    // Recoveries requested and completed, as operators count them.
+    metrics.assert_decisions(&[
+        ("recovery_send", "mailed"),
+        ("recovery", "weak_password"),
+        ("recovery", "success"),
+        ("recovery", "invalid_token"),
+    ]);
 }
 
 #[tokio::test]

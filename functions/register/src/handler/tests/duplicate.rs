@@ -39,6 +39,7 @@ async fn a_taken_email_gets_409_and_leaves_the_member_and_no_session() {
 #[tokio::test]
 async fn twenty_concurrent_registrations_of_one_new_email_create_exactly_one_member() {
     let t = testing::app().await;
+    let metrics = testing::MetricCapture::start();
     let answers = futures::future::join_all((0..20).map(|i| {
         let app = t.app.clone();
         async move {
@@ -64,6 +65,8 @@ async fn twenty_concurrent_registrations_of_one_new_email_create_exactly_one_mem
             .filter(|a| a.status != 200)
             .all(|a| (a.status, a.code()) == (409, "DUPLICATE_EMAIL"))
     );
+    assert_eq!(metrics.count("register", "success"), 1);
+    assert_eq!(metrics.count("register", "duplicate_email"), 19);
     let members = t.items(&t.tables.members).await;
     assert_eq!(members.len(), 1);
     assert_eq!(

@@ -17,6 +17,7 @@ async fn an_unreachable_dynamodb_gives_503_with_retry_after_and_no_details() {
 async fn logs_record_every_decision_and_no_secret() {
     let t = testing::app().await;
     let logs = testing::LogCapture::start();
+    let metrics = testing::MetricCapture::start();
     let ok = register(&t, &body("ann@example.com", PASSWORD)).await;
     let dup = register(&t, &body("ann@example.com", "another long passphrase 7")).await;
     let weak = register(&t, &body("bob@example.com", "password1234")).await;
@@ -33,6 +34,11 @@ async fn logs_record_every_decision_and_no_secret() {
         logs.outcomes("register"),
         ["success", "duplicate_email", "invalid_request"]
     );
+    metrics.assert_decisions(&[
+        ("register", "success"),
+        ("register", "duplicate_email"),
+        ("register", "invalid_request"),
+    ]);
     let decisions = logs.events("register");
     assert!(decisions.iter().all(|d| d["fields"]["client_ip"] == IP));
     assert_eq!(

@@ -66,11 +66,13 @@ async fn stale_counters_are_deleted_and_fresh_or_locked_ones_kept() {
     }
     assert!(counters.get(locked).await.unwrap().unwrap().lock_until > now - 10 * MINUTE);
     f.t.app.requests.take();
+    let metrics = shared::testing::MetricCapture::start();
 
     let o = f.run().await;
 
     assert_clean(&o);
     assert_eq!(o.report.deleted.counters, 3);
+    assert_eq!(metrics.values("cleanup_deleted"), [3], "counters count too");
     assert_eq!(o.read_counters, 3, "fresh counters are not even read");
     for (key, _, _) in stale {
         assert!(counters.get(key).await.unwrap().is_none(), "{key} deleted");

@@ -6,17 +6,24 @@ use super::*;
 async fn a_run_whose_deadline_has_come_stops_with_work_remaining_and_the_next_run_finishes() {
     let f = Fixture::new().await;
     let (live, expired, _) = f.live_and_expired(50, 60, 3).await;
+    let metrics = shared::testing::MetricCapture::start();
 
     let first = run(&f.c, f.now(), Instant::now()).await;
     assert!(first.report.remaining);
     assert_eq!(first.report.deleted, Deleted::default());
     assert!(first.error.is_none());
     assert_eq!(f.session_ids().await.len(), 110, "nothing was deleted");
+    // What the `remaining: true` alarm counts: a run that left work.
+    assert_eq!(metrics.values("cleanup_deleted"), [0]);
+    assert_eq!(metrics.values("cleanup_remaining"), [1]);
 
+    metrics.clear();
     let second = f.run().await;
     assert_clean(&second);
     assert_eq!(second.report.deleted.sessions, expired.len() as u64);
     assert_eq!(f.session_ids().await, set(&live));
+    assert_eq!(metrics.values("cleanup_deleted"), [expired.len() as u64]);
+    assert_eq!(metrics.values("cleanup_remaining"), [0]);
 }
 
 #[tokio::test]

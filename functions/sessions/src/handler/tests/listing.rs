@@ -26,8 +26,10 @@ async fn a_member_sees_its_live_sessions_newest_first_with_their_devices() {
     // Another member's sessions are never listed.
     let (_, bobs) = t.signed_in("bob@example.com", PASSWORD).await;
 
+    let metrics = testing::MetricCapture::start();
     let a = list(&t, Auth::Bearer(&laptop.token)).await;
     assert_eq!(a.status, 200, "{}", a.text);
+    metrics.assert_decisions(&[("sessions_list", "success")]);
     assert_eq!(a.header("cache-control"), Some("no-store"));
     assert_eq!(
         ids(&a),

@@ -2,7 +2,7 @@
 //! member's session is answered exactly as one that does not exist.
 
 use serde_json::json;
-use shared::testing::{self, Auth, LogCapture, session_secret};
+use shared::testing::{self, Auth, LogCapture, MetricCapture, session_secret};
 
 use super::{PASSWORD, id_of, ids, list, revoke};
 
@@ -104,6 +104,7 @@ async fn revoking_the_own_session_signs_out_and_expires_the_cookie() {
     let t = testing::app().await;
     let (_, mine) = t.signed_in("ann@example.com", PASSWORD).await;
     let log = LogCapture::start();
+    let metrics = MetricCapture::start();
     let a = revoke(&t, Auth::Cookie(&mine), &json!({"sessionId": id_of(&mine)})).await;
     assert_eq!(a.json, json!({"revokedSessions": 1}));
     let cookie = a.header("set-cookie").expect("the cookie is expired");
@@ -115,5 +116,9 @@ async fn revoking_the_own_session_signs_out_and_expires_the_cookie() {
     assert_eq!(list(&t, Auth::Cookie(&mine)).await.status, 401);
     assert_eq!(log.outcomes("sessions_revoke"), ["own_session_revoked"]);
     assert_eq!(log.outcomes("sessions_list"), ["unauthenticated"]);
+    metrics.assert_decisions(&[
+        ("sessions_revoke", "own_session_revoked"),
+        ("sessions_list", "unauthenticated"),
+    ]);
     log.assert_holds_none(&[&mine, session_secret(&mine)]);
 }

@@ -1,6 +1,7 @@
-//! The audit lines: one per decision, naming the caller, never holding a key or a token.
+//! The audit lines: one per decision, naming the caller, never holding a key or a token; and
+//! the metric of each.
 
-use shared::testing::{LogCapture, session_secret};
+use shared::testing::{LogCapture, MetricCapture, session_secret};
 
 use super::{IP, KEY, app, body, call, key_hash, sign_on, with_key};
 
@@ -8,6 +9,7 @@ use super::{IP, KEY, app, body, call, key_hash, sign_on, with_key};
 async fn logs_record_each_decision_and_its_caller_but_never_the_key_or_token() {
     let t = app().await;
     let logs = LogCapture::start();
+    let metrics = MetricCapture::start();
     let ok = sign_on(&t, &body("ann@example.com")).await;
     let again = sign_on(&t, &body("ann@example.com")).await;
     let wrong_key = format!("{KEY}x");
@@ -27,6 +29,13 @@ async fn logs_record_each_decision_and_its_caller_but_never_the_key_or_token() {
         logs.outcomes("sign_on"),
         ["created", "success", "unauthenticated", "invalid_request"]
     );
+    // An update is `success`, as the audit line says (not `updated`).
+    metrics.assert_decisions(&[
+        ("sign_on", "created"),
+        ("sign_on", "success"),
+        ("sign_on", "unauthenticated"),
+        ("sign_on", "invalid_request"),
+    ]);
     let decisions = logs.events("sign_on");
     let fingerprint = format!("api-key:{}", &key_hash()[..12]);
     assert_eq!(decisions[0]["fields"]["caller"], fingerprint.as_str());

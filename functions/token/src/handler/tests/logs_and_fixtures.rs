@@ -1,10 +1,11 @@
-//! What the function logs, and the event fixtures of `events/` run through `handle`.
+//! What the function logs and counts, and the event fixtures of `events/` run through
+//! `handle`.
 
 use serde_json::Value;
 use shared::http;
 use shared::member::Status;
 use shared::session::Session;
-use shared::testing::{self, LogCapture, TestApp, answer};
+use shared::testing::{self, LogCapture, MetricCapture, TestApp, answer};
 
 use super::super::handle;
 use super::*;
@@ -14,6 +15,7 @@ async fn logs_record_every_decision_and_no_token() {
     let t = testing::app().await;
     let (s, st) = t.signed_in("ann@example.com", PASSWORD).await;
     let logs = LogCapture::start();
+    let metrics = MetricCapture::start();
 
     let a = exchange(&t, &st).await;
     let rt1 = refresh_token_of(&a);
@@ -50,16 +52,16 @@ async fn logs_record_every_decision_and_no_token() {
             )
         })
         .collect();
-    assert_eq!(
-        outcomes,
-        [
-            ("token_exchange", "success"),
-            ("token_refresh", "success"),
-            ("token_refresh", "replay_session_revoked"),
-            ("token_exchange", "invalid_grant"),
-            ("token_revoke", "nothing_revoked"),
-        ]
-    );
+    let expected = [
+        ("token_exchange", "success"),
+        ("token_refresh", "success"),
+        ("token_refresh", "replay_session_revoked"),
+        ("token_exchange", "invalid_grant"),
+        ("token_revoke", "nothing_revoked"),
+    ];
+    assert_eq!(outcomes, expected);
+    // Each decision is also its metric: what the replay-rate alarm counts.
+    metrics.assert_decisions(&expected);
     assert!(decisions.iter().all(|d| d["fields"]["client_ip"] == IP));
     assert_eq!(decisions[0]["fields"]["member_id"], s.member_id.as_str());
     assert_eq!(decisions[2]["fields"]["member_id"], s.member_id.as_str());

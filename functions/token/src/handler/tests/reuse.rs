@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use shared::testing::{self, Answer};
+use shared::testing::{self, Answer, MetricCapture};
 
 use super::*;
 
@@ -37,9 +37,12 @@ async fn the_token_just_rotated_away_gets_the_current_one_back_without_a_write()
     let rt2 = refresh_token_of(&refresh(&t, &ann.refresh).await);
     t.app.clock.advance_secs(10);
     t.app.requests.take();
+    let metrics = MetricCapture::start();
     let again = refresh(&t, &ann.refresh).await;
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(refresh_token_of(&again), rt2);
+    // A reuse-interval hit, counted apart from a rotation.
+    metrics.assert_decisions(&[("token_refresh", "reused_within_interval")]);
     let traffic = t.app.requests.take();
     assert_eq!(
         traffic.operations,

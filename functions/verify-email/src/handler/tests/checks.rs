@@ -7,6 +7,7 @@ use super::*;
 async fn the_right_code_verifies_the_member_and_signs_it_in_once() {
     let t = app(&[]).await;
     let (m, token, code) = pending(&t).await;
+    let metrics = testing::MetricCapture::start();
     let a = verify(&t, &token, &code).await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["state"], "SUCCESS");
@@ -23,6 +24,10 @@ async fn the_right_code_verifies_the_member_and_signs_it_in_once() {
         verify(&t, &token, &code).await.code(),
         "INVALID_STATE_TOKEN"
     );
+    metrics.assert_decisions(&[
+        ("verify_email", "success"),
+        ("verify_email", "invalid_state_token"),
+    ]);
 }
 
 #[tokio::test]

@@ -27,12 +27,15 @@ async fn a_resent_code_replaces_the_old_one() {
 async fn resends_are_limited_per_member() {
     let t = app(&[]).await;
     let (m, token, _) = pending(&t).await;
+    let metrics = testing::MetricCapture::start();
     // VERIFY_RESEND_MAX_PER_HOUR defaults to 5.
     for _ in 0..5 {
         assert_eq!(resend(&t, &token).await.status, 200);
     }
     let a = resend(&t, &token).await;
     assert_eq!((a.status, a.code()), (429, "THROTTLED"));
+    assert_eq!(metrics.count("verify_resend", "mailed"), 5);
+    assert_eq!(metrics.count("verify_resend", "throttled"), 1);
     assert_eq!(t.inbox(&m.email).await.len(), 5);
     // An hour later, once more.
     t.app.clock.advance_secs(3601);

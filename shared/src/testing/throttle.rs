@@ -44,18 +44,27 @@ impl Throttler {
             .trim_end_matches('/')
             .to_owned();
         let throttled = Arc::new(AtomicUsize::new(0));
-        let count = throttled.clone();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let (count, all) = (throttled.clone(), seen.clone());
         let throttle = Arc::new(throttle);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (upstream, count, throttle) =
-                    (upstream.clone(), count.clone(), throttle.clone());
+                let (upstream, count, all, throttle) = (
+                    upstream.clone(),
+                    count.clone(),
+                    all.clone(),
+                    throttle.clone(),
+                );
                 tokio::spawn(async move {
-                    let _ = serve(client, &upstream, &count, &*throttle).await;
+                    let _ = serve(client, &upstream, &count, &all, &*throttle).await;
                 });
             }
         });
-        Self { url, throttled }
+        Self {
+            url,
+            throttled,
+            seen,
+        }
     }
 
     /// How many requests it has answered as throttled.

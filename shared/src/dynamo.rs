@@ -215,11 +215,15 @@ pub fn is_throttling(e: &(dyn std::error::Error + 'static)) -> bool {
     use aws_sdk_dynamodb::types::error::{
         ProvisionedThroughputExceededException, RequestLimitExceeded, ThrottlingException,
     };
-    std::iter::successors(Some(e), |e| e.source()).any(|e| {
-        e.is::<ProvisionedThroughputExceededException>()
-            || e.is::<ThrottlingException>()
-            || e.is::<RequestLimitExceeded>()
-    })
+    caused_by::<ProvisionedThroughputExceededException>(e)
+        || caused_by::<ThrottlingException>(e)
+        || caused_by::<RequestLimitExceeded>(e)
+}
+
+/// Whether `e` or an error in its source chain is a `T`: an operation's error enum has each
+/// DynamoDB exception as a variant whose source is the exception itself.
+pub fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(e), |e| e.source()).any(|e| e.is::<T>())
 }
 
 /// One finished DynamoDB request.

@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::operation::{
     transact_write_items::{TransactWriteItemsInput, TransactWriteItemsOutput},
     update_item::{UpdateItemInput, UpdateItemOutput},
 };
+use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -162,7 +163,9 @@ impl Intercept for CapacityProbe {
             }
             Some(Err(error)) => {
                 // A refused condition is the one error billed as the write it would have been.
-                let refused = format!("{error:?}").contains("ConditionalCheckFailed");
+                let refused = error.as_operation_error().is_some_and(|e| {
+                    crate::dynamo::caused_by::<ConditionalCheckFailedException>(e)
+                });
                 units.requests += 1;
                 if refused {
                     units.refused_writes += 1;

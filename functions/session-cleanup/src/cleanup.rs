@@ -15,7 +15,7 @@
 //! and every delete conditional, so a rerun or two runs at once only find less to do.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
@@ -193,6 +193,11 @@ pub struct Outcome {
     pub kept: u64,
     pub gone: u64,
     pub queries: u64,
+    /// Deletes still in flight when the run let them go at its deadline. Each may have
+    /// happened on the server without being counted (its item then no longer in the index,
+    /// so no later run counts it either): `deleted` is exact when this is 0 and otherwise
+    /// short by at most this much.
+    pub abandoned: u64,
     /// Read capacity the queries consumed, as DynamoDB reported it.
     pub read_capacity: f64,
     /// The resume points the run left.
@@ -203,7 +208,7 @@ pub struct Outcome {
 
 /// The run's counts, shared by both tables' sweeps and kept when in-flight work is abandoned.
 #[derive(Default)]
-struct Tally(Mutex<Outcome>);
+struct Tally(Mutex<Outcome>, AtomicU64);
 
 impl Tally {
     fn with(&self, f: impl FnOnce(&mut Outcome)) {
@@ -234,6 +239,16 @@ impl Tally {
             (Verdict::Kept, _) => o.kept += 1,
             (Verdict::Gone, _) => o.gone += 1,
         })
+    }
+
+    /// Marks a delete sent; `answered` when its answer is in. Those never answered when the
+    /// sweeps are dropped are the run's `abandoned`.
+    fn sent(&self) {
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn answered(&self) {
+        self.1.fetch_sub(1, Ordering::SeqCst);
     }
 
     fn fail(&self, e: StoreError) {
@@ -337,8 +352,12 @@ pub async fn run(c: &Collector, now: Millis, deadline: Instant) -> Outcome {
         );
         // Past `abandon`, requests still in flight are dropped: an abandoned delete may have
         // happened without being counted, and its bucket is walked again next time.
-        if let Ok((s, k)) = tokio::time::timeout_at(abandon, sweeps).await {
-            finished = s && k;
+        match tokio::time::timeout_at(abandon, sweeps).await {
+            Ok((s, k)) => finished = s && k,
+            Err(_) => {
+                let abandoned = tally.1.load(Ordering::SeqCst);
+                tally.with(|o| o.abandoned = abandoned);
+            }
         }
         // Only drained buckets whose hour is closed move the cursor.
         let closed = hour_start(now - CLOSE_AFTER_MS);
@@ -378,6 +397,7 @@ pub async fn run(c: &Collector, now: Millis, deadline: Instant) -> Outcome {
             read_counters = o.read_counters,
             kept = o.kept,
             already_gone = o.gone,
+            abandoned = o.abandoned,
             queries = o.queries,
             read_capacity = o.read_capacity,
             report = %report,
@@ -477,7 +497,12 @@ async fn delete_all(
     let mut failed = false;
     let mut results = futures::stream::iter(keys)
         .take_while(|_| std::future::ready(Instant::now() < stop))
-        .map(|key| async move { backoff::retry(stop, || c.delete(kind, &key, now)).await })
+        .map(|key| async move {
+            tally.sent();
+            let answer = backoff::retry(stop, || c.delete(kind, &key, now)).await;
+            tally.answered();
+            answer
+        })
         .buffer_unordered(c.settings.fanout.max(1));
     while let Some(result) = results.next().await {
         match result {

@@ -2,10 +2,13 @@
 //! requests a test picks the way DynamoDB answers a partition past its limits (HTTP 400,
 //! `ProvisionedThroughputExceededException`), and forwards every other request as it came.
 //! DynamoDB Local never throttles; this is how the service's answer to a throttled key (503
-//! with `Retry-After`, no count lost or gained) is tested against the real tables.
+//! with `Retry-After`, no count lost or gained) is tested against the real tables. It can
+//! also hold an answer back after DynamoDB gave it: a request done on the server whose
+//! answer the client never sees in time.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -25,6 +28,17 @@ pub struct Throttler {
     seen: Arc<AtomicUsize>,
 }
 
+/// What the proxy does with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relay {
+    /// Forwards it and relays DynamoDB's answer.
+    Now,
+    /// Answers it as throttled; DynamoDB never sees it.
+    Throttle,
+    /// Forwards it at once and relays DynamoDB's answer only this much later.
+    Late(Duration),
+}
+
 /// What DynamoDB answers a request on a partition past its throughput.
 const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."}"#;
 
@@ -34,6 +48,18 @@ impl Throttler {
     pub async fn start(
         upstream: &str,
         throttle: impl Fn(&Seen) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_with(upstream, move |seen| match throttle(seen) {
+            true => Relay::Throttle,
+            false => Relay::Now,
+        })
+        .await
+    }
+
+    /// Forwards to DynamoDB Local (`upstream`) and answers each request as `decide` says.
+    pub async fn start_with(
+        upstream: &str,
+        decide: impl Fn(&Seen) -> Relay + Send + Sync + 'static,
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -46,17 +72,13 @@ impl Throttler {
         let throttled = Arc::new(AtomicUsize::new(0));
         let seen = Arc::new(AtomicUsize::new(0));
         let (count, all) = (throttled.clone(), seen.clone());
-        let throttle = Arc::new(throttle);
+        let decide = Arc::new(decide);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (upstream, count, all, throttle) = (
-                    upstream.clone(),
-                    count.clone(),
-                    all.clone(),
-                    throttle.clone(),
-                );
+                let (upstream, count, all, decide) =
+                    (upstream.clone(), count.clone(), all.clone(), decide.clone());
                 tokio::spawn(async move {
-                    let _ = serve(client, &upstream, &count, &all, &*throttle).await;
+                    let _ = serve(client, &upstream, &count, &all, &*decide).await;
                 });
             }
         });
@@ -80,7 +102,7 @@ async fn serve(
     upstream: &str,
     throttled: &AtomicUsize,
     seen: &AtomicUsize,
-    throttle: &(impl Fn(&Seen) -> bool + ?Sized),
+    decide: &(impl Fn(&Seen) -> Relay + ?Sized),
 ) -> std::io::Result<()> {
     let Some((head, body)) = read_request(&mut client).await? else {
         return Ok(());
@@ -90,10 +112,11 @@ async fn serve(
         .and_then(|t| t.rsplit('.').next())
         .unwrap_or("");
     let text = String::from_utf8_lossy(&body);
-    if throttle(&Seen {
+    let answer = decide(&Seen {
         operation,
         body: &text,
-    }) {
+    });
+    if answer == Relay::Throttle {
         throttled.fetch_add(1, Ordering::SeqCst);
         let answer = format!(
             "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
@@ -113,9 +136,12 @@ async fn serve(
         .write_all(format!("{head}connection: close\r\n\r\n").as_bytes())
         .await?;
     server.write_all(&body).await?;
-    let mut answer = Vec::new();
-    server.read_to_end(&mut answer).await?;
-    client.write_all(&answer).await
+    let mut relayed = Vec::new();
+    server.read_to_end(&mut relayed).await?;
+    if let Relay::Late(hold) = answer {
+        tokio::time::sleep(hold).await;
+    }
+    client.write_all(&relayed).await
 }
 
 /// The head (request line and headers, without the blank line) and the body of one HTTP/1.1

@@ -3,11 +3,19 @@
 //! `session::Sessions` and `lockout::Counters`, whose garbage modules hold the conditions.
 //!
 //! Both the sessions and the counters table carry the index (KEYS_ONLY): partition
-//! `gcBucket` = the hour (`YYYY-MM-DDTHH`) of `gcAt`, sort `gcAt` in ms. Writers set `gcAt` to
-//! the moment an item stops mattering — a session's `expiresAt` at creation, the revocation
-//! time when it is revoked (`Sessions::revoke`), a counter's last write plus its retention
-//! (`lockout`). So `gcBucket = :hour AND gcAt < :now` returns exactly the collectable items of
+//! `gcBucket` = the hour (`YYYY-MM-DDTHH`) of `gcAt` and the item's shard (`#0`…`#f`, see
+//! `bucket`), sort `gcAt` in ms. Writers set `gcAt` to the moment an item stops mattering — a
+//! session's `expiresAt` at creation, the revocation time when it is revoked
+//! (`Sessions::revoke`), a counter's last write plus its retention (`lockout`). So
+//! `gcBucket = :bucket AND gcAt < :now` returns exactly the collectable items of one shard of
 //! one hour and never touches a live one: the key condition, not a filter, does the choosing.
+//!
+//! Why shards: every write of an hour lands in that hour's index partition. Unsharded, one
+//! key took all of them — four index writes per successful login, so about 250 logins a
+//! second service-wide before the index throttled its table. Spread by a hash of the item's
+//! own key over `SHARDS` keys, the index takes `SHARDS` times that, and the next ceilings are
+//! one NAT's or one email's counter. The cost is on the reader: a cleanup run queries
+//! `SHARDS` buckets per hour instead of one, all at once.
 //!
 //! The index is only a hint (it lags the table, and a writer may have moved an item since):
 //! every delete is conditional on the item itself still being dead — a session revoked or
@@ -19,9 +27,32 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
-use crate::clock::Millis;
+use crate::clock::{Millis, hour_bucket};
 use crate::dynamo::{Item, RawResponse, n, s};
 use crate::tables::GC_INDEX;
+
+/// How many index keys one hour is spread over.
+pub const SHARDS: usize = 16;
+
+/// The `gcBucket` of the item whose key (`sessionId`, `counterKey`) is `key` and whose `gcAt`
+/// is `gc_at`: its hour and its shard, the FNV-1a hash of its key modulo `SHARDS`. An item
+/// keeps its shard for life; a write that moves its `gcAt` moves it only between hours.
+pub fn bucket(gc_at: Millis, key: &str) -> String {
+    format!("{}#{:x}", hour_bucket(gc_at), shard(key))
+}
+
+/// All the buckets of the hour `hour` falls in, shard 0 first.
+pub fn buckets(hour: Millis) -> [String; SHARDS] {
+    let h = hour_bucket(hour);
+    std::array::from_fn(|i| format!("{h}#{i:x}"))
+}
+
+fn shard(key: &str) -> usize {
+    let hash = key.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash as usize % SHARDS
+}
 
 /// Where a query of the index resumes: the last key of the page before.
 pub type Key = Item;
@@ -119,6 +150,34 @@ pub(crate) async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_items_bucket_is_its_hour_and_a_shard_of_its_own_key() {
+        let at = 1_764_291_600_123; // 2025-11-28T01:00:00.123Z
+        let b = bucket(at, "sess_abc");
+        assert!(b.starts_with("2025-11-28T01#"), "{b}");
+        assert_eq!(b, bucket(at + 3_000_000, "sess_abc"), "same hour, same key");
+        assert!(buckets(at).contains(&b));
+        assert_eq!(bucket(at + 3_600_000, "sess_abc")[..13], *"2025-11-28T02");
+        assert_eq!(buckets(at)[0], "2025-11-28T01#0");
+        assert_eq!(buckets(at)[15], "2025-11-28T01#f");
+    }
+
+    #[test]
+    fn an_hours_writes_spread_over_every_shard_about_evenly() {
+        // Session ids and counter keys as the writers make them.
+        let mut per = [0usize; SHARDS];
+        for i in 0..16_000 {
+            let key = match i % 3 {
+                0 => format!("s_{}", crate::secret::random_b64(16)),
+                1 => format!("login#ip#10.{}.{}.{}", i % 7, i / 256 % 256, i % 256),
+                _ => format!("login#email#member{i}@example.com"),
+            };
+            per[shard(&key)] += 1;
+        }
+        // 1,000 each on average; a hash that clumped would leave a shard far above that.
+        assert!(per.iter().all(|&n| (800..1_200).contains(&n)), "{per:?}");
+    }
 
     #[test]
     fn a_refused_delete_is_kept_when_the_item_stood_and_gone_when_it_did_not() {

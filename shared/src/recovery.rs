@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{Millis, hour_bucket};
+use crate::clock::Millis;
 use crate::dynamo::{Item, get_consistent, n, s};
 use crate::error::StoreError;
 use crate::member::{Member, Status};
@@ -136,15 +136,16 @@ impl Tickets {
     ) -> Result<Issued, StoreError> {
         let bearer = Bearer::mint(ticket_id(email_key));
         let expires_at = now + ttl_seconds * 1000;
+        let counter_key = ticket_key(email_key);
         let item = TicketItem {
-            counter_key: ticket_key(email_key),
+            gc_bucket: crate::gc::bucket(expires_at, &counter_key),
+            counter_key,
             email_key: email_key.to_owned(),
             member_id: member.map(|m| m.member_id.clone()),
             first_name: member.and_then(|m| m.profile.first_name.clone()),
             last_name: member.and_then(|m| m.profile.last_name.clone()),
             token_hash: bearer.hash(),
             expires_at,
-            gc_bucket: hour_bucket(expires_at),
             gc_at: expires_at,
             ttl: expires_at.div_euclid(1000) + 86_400,
         };

@@ -16,7 +16,7 @@ use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{Millis, hour_bucket};
+use crate::clock::Millis;
 use crate::dynamo::{Conditional, get_consistent, n, s, written};
 use crate::error::StoreError;
 use crate::member::Member;
@@ -169,8 +169,10 @@ impl Verifications {
         let bearer = Bearer::mint(random_b64(16));
         let code = Code::random();
         let expires_at = now + ttl_seconds * 1000;
+        let counter_key = state_key(bearer.id());
         let item = StateItem {
-            counter_key: state_key(bearer.id()),
+            gc_bucket: crate::gc::bucket(expires_at, &counter_key),
+            counter_key,
             member_id: member.member_id.clone(),
             email_key: member.email_key.clone(),
             email: member.email.clone(),
@@ -178,7 +180,6 @@ impl Verifications {
             code_hash: code_hash(&bearer, &code),
             attempts: 0,
             expires_at,
-            gc_bucket: hour_bucket(expires_at),
             gc_at: expires_at,
             ttl: expires_at.div_euclid(1000) + 86_400,
         };
@@ -320,7 +321,7 @@ impl Verifications {
             .expression_attribute_values(":c", s(token.code_hash(&code)))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":e", n(expires_at))
-            .expression_attribute_values(":gb", s(hour_bucket(expires_at)))
+            .expression_attribute_values(":gb", s(crate::gc::bucket(expires_at, &token.key())))
             .expression_attribute_values(":ttl", n(expires_at.div_euclid(1000) + 86_400))
             .expression_attribute_values(":h", s(token.0.hash()))
             .expression_attribute_values(":now", n(now))

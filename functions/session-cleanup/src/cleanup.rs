@@ -2,11 +2,12 @@
 //! refresh tokens, which live in the session item — and stale lockout counters.
 //!
 //! A run reads the cursor, then, for each table at once, walks the hour buckets of the
-//! `byGcHour` index from the table's resume point up to the current hour, querying each for
-//! `gcAt < now` a page at a time and deleting what it lists with conditional `DeleteItem`s,
-//! `fanout` at a time, throttling retried with backoff. Its reads are the collectable items
-//! plus one query per hour walked — never a live item, never a Scan — so its cost follows
-//! what expired, not the size of the tables.
+//! `byGcHour` index — each hour's `gc::SHARDS` shards — from the table's resume point up to
+//! the current hour, querying each for `gcAt < now` a page at a time and deleting what it
+//! lists with conditional `DeleteItem`s, `fanout` at a time, throttling retried with backoff.
+//! Its reads are the collectable items plus one query per shard of each hour walked (up to
+//! `fanout` of them in flight) — never a live item, never a Scan — so its cost follows what
+//! expired, not the size of the tables.
 //!
 //! It is bounded by the Lambda deadline: no request starts after `deadline - margin`,
 //! requests still in flight are abandoned at `deadline - margin/4`, and the cursor is saved
@@ -26,11 +27,11 @@ use aws_sdk_dynamodb::operation::query::QueryError;
 use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
-use shared::clock::{Clock, Millis, hour_bucket};
+use shared::clock::{Clock, Millis};
 use shared::config::{ConfigError, TableNames};
 use shared::dynamo::{RawResponse, RequestLog};
 use shared::error::StoreError;
-use shared::gc::{Key, Kind, Page, Verdict};
+use shared::gc::{self, Key, Kind, Page, Verdict};
 use shared::lockout::{Counters, Cursor};
 use shared::session::Sessions;
 use tokio::time::Instant;
@@ -438,10 +439,24 @@ async fn sweep(
         tally.page(kind, &page);
         Ok::<_, StoreError>(Some(page))
     };
-    let mut hour = from;
-    while hour <= hour_start(now) {
-        let bucket = hour_bucket(hour);
-        let mut page = match fetch(bucket.clone(), None).await {
+    // Every shard of every hour, oldest hour first; each bucket's first page is fetched up
+    // to `fanout` buckets ahead, so the many empty ones cost one round trip per `fanout`.
+    let last = hour_start(now);
+    let hours = (0..).map(|i| from + i * HOUR_MS).take_while(|h| *h <= last);
+    let fetch = &fetch;
+    let mut buckets = futures::stream::iter(hours.flat_map(|hour| {
+        gc::buckets(hour)
+            .into_iter()
+            .enumerate()
+            .map(move |(shard, bucket)| (hour, shard, bucket))
+    }))
+    .map(|(hour, shard, bucket)| async move {
+        let first = fetch(bucket.clone(), None).await;
+        (hour, shard, bucket, first)
+    })
+    .buffered(c.settings.fanout.max(1));
+    while let Some((hour, shard, bucket, first)) = buckets.next().await {
+        let mut page = match first {
             Ok(Some(p)) => p,
             Ok(None) => return false,
             Err(e) => {
@@ -476,8 +491,9 @@ async fn sweep(
                 }
             }
         }
-        hour += HOUR_MS;
-        drained.store(hour, Ordering::SeqCst);
+        if shard == gc::SHARDS - 1 {
+            drained.store(hour + HOUR_MS, Ordering::SeqCst);
+        }
     }
     true
 }

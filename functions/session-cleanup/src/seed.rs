@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures::{StreamExt, TryStreamExt};
-use shared::clock::{Millis, hour_bucket};
+use shared::clock::Millis;
 use shared::email::Email;
 use shared::error::StoreError;
 use shared::member::{Member, Status};
@@ -92,7 +92,7 @@ pub fn session_item(template: &Session, spec: &SessionSpec) -> Result<(String, I
     s.expires_at = spec.expires_at;
     s.revoked = spec.revoked_at.is_some();
     s.gc_at = spec.revoked_at.unwrap_or(spec.expires_at);
-    s.gc_bucket = hour_bucket(s.gc_at);
+    s.gc_bucket = shared::gc::bucket(s.gc_at, &s.session_id);
     s.ttl = spec.expires_at.div_euclid(1000) + 86_400;
     let mut item: Item =
         serde_dynamo::to_item(&s).map_err(|e| StoreError::new("encode session", e))?;

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{Attempt, CounterState, Next, Policy, ceil_secs, decide};
-use crate::clock::{Millis, hour_bucket};
+use crate::clock::Millis;
 use crate::dynamo::{Conditional, Item, get_consistent, n, s, written};
 use crate::error::StoreError;
 
@@ -175,7 +175,7 @@ impl Counters {
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":limit", n(policy.limit))
             .expression_attribute_values(":floor", n(now - policy.window_ms))
-            .expression_attribute_values(":gcb", s(hour_bucket(gc_at)))
+            .expression_attribute_values(":gcb", s(crate::gc::bucket(gc_at, key)))
             .expression_attribute_values(":gca", n(gc_at))
             .expression_attribute_values(":ttl", n(gc_at.div_euclid(1000) + 86_400))
             .return_values(ReturnValue::AllNew)
@@ -210,7 +210,7 @@ impl Counters {
             .expression_attribute_values(":sw", n(seen.window_start))
             .expression_attribute_values(":sl", n(seen.lock_until))
             .expression_attribute_values(":sc", n(seen.lock_count))
-            .expression_attribute_values(":gcb", s(hour_bucket(gc_at)))
+            .expression_attribute_values(":gcb", s(crate::gc::bucket(gc_at, key)))
             .expression_attribute_values(":gca", n(gc_at))
             .expression_attribute_values(":ttl", n(gc_at.div_euclid(1000) + 86_400))
             .return_values(ReturnValue::AllNew)

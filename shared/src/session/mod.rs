@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{Millis, hour_bucket};
+use crate::clock::Millis;
 use crate::dynamo::{Conditional, Item, get_consistent, n, s, written};
 use crate::error::StoreError;
 use crate::member::Member;
@@ -209,7 +209,7 @@ impl Sessions {
             created_at: now,
             expires_at,
             revoked: false,
-            gc_bucket: hour_bucket(expires_at),
+            gc_bucket: crate::gc::bucket(expires_at, bearer.id()),
             gc_at: expires_at,
             ttl: expires_at.div_euclid(1000) + 86_400,
             last_used_at: None,
@@ -274,7 +274,7 @@ impl Sessions {
             )
             .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
             .expression_attribute_values(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
-            .expression_attribute_values(":b", s(hour_bucket(now)))
+            .expression_attribute_values(":b", s(crate::gc::bucket(now, session_id)))
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
@@ -301,7 +301,7 @@ impl Sessions {
             .expression_attribute_values(":m", s(member_id))
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .expression_attribute_values(":f", AttributeValue::Bool(false))
-            .expression_attribute_values(":b", s(hour_bucket(now)))
+            .expression_attribute_values(":b", s(crate::gc::bucket(now, session_id)))
             .expression_attribute_values(":now", n(now))
             .send()
             .await;

@@ -16,7 +16,7 @@ async fn a_counter_that_takes_a_new_failure_between_being_found_and_deleted_surv
 
     let page =
         f.c.counters
-            .collectable(&hour_bucket(gc_at), now, None, 100)
+            .collectable(&shared::gc::bucket(gc_at, key), now, None, 100)
             .await
             .unwrap();
     assert_eq!(page.keys, vec![key.to_owned()], "found collectable");

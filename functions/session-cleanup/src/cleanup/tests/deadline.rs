@@ -31,12 +31,13 @@ async fn a_run_whose_deadline_has_come_stops_with_work_remaining_and_the_next_ru
 
 #[tokio::test]
 async fn runs_cut_short_by_their_deadline_resume_where_they_stopped_until_all_is_collected() {
-    // Small pages and fan-out, so no run can get through in the time it is given.
+    // Small pages and fan-out, so no run can get through in the time it is given (each
+    // still gets through an hour's shards).
     let f = Fixture::with(Settings {
+        lookback_hours: 50,
         margin: Duration::from_millis(150),
-        fanout: 2,
+        fanout: 4,
         page_size: 10,
-        ..Settings::default()
     })
     .await;
     let (live, expired, refresh) = f.live_and_expired(200, 300, 48).await;
@@ -48,7 +49,7 @@ async fn runs_cut_short_by_their_deadline_resume_where_they_stopped_until_all_is
     loop {
         runs += 1;
         assert!(runs <= 400, "no progress after {runs} runs");
-        let o = run(&f.c, f.now(), Instant::now() + Duration::from_millis(200)).await;
+        let o = run(&f.c, f.now(), Instant::now() + Duration::from_millis(400)).await;
         assert!(o.error.is_none(), "{:?}", o.error);
         deleted.sessions += o.report.deleted.sessions;
         deleted.refresh_tokens += o.report.deleted.refresh_tokens;
@@ -60,7 +61,7 @@ async fn runs_cut_short_by_their_deadline_resume_where_they_stopped_until_all_is
     }
     assert!(
         cut_short >= 1,
-        "a run given 50 ms for 300 deletes two at a time says so"
+        "a run given 250 ms for 800 queries and 300 deletes four at a time says so"
     );
     // Every expired session is gone and every live one kept, whatever the deadlines cut.
     assert_eq!(f.session_ids().await, set(&live));
@@ -120,26 +121,26 @@ async fn deletes_a_run_lets_go_at_its_deadline_are_reported_abandoned_and_counte
     assert!(first.report.remaining);
     assert!(first.error.is_none(), "{:?}", first.error);
     assert_eq!(first.report.deleted, Deleted::default());
-    assert_eq!(
-        first.abandoned, 2,
-        "the fan-out's two deletes were in flight"
-    );
-    // Both were done on the server all the same.
+    // The one delete or two (the fan-out) in flight at the stop: a shard's page holds a key
+    // or two of the twenty.
+    let abandoned = first.abandoned as usize;
+    assert!((1..=2).contains(&abandoned), "{first:?}");
+    // They were done on the server all the same.
     let mut left = f.session_ids().await.len();
     for _ in 0..100 {
-        if left == 23 {
+        if left == 25 - abandoned {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         left = f.session_ids().await.len();
     }
-    assert_eq!(left, 23);
+    assert_eq!(left, 25 - abandoned);
 
-    // The next run finds the rest; the two abandoned are in no run's count.
+    // The next run finds the rest; the abandoned are in no run's count.
     let second = f.run().await;
     assert_clean(&second);
     assert_eq!(second.abandoned, 0);
-    assert_eq!(second.report.deleted.sessions, 18);
+    assert_eq!(second.report.deleted.sessions as usize, 20 - abandoned);
     assert_eq!(f.session_ids().await, set(&live));
     assert_eq!(expired.len(), 20);
 }

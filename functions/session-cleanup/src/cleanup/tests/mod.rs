@@ -64,9 +64,17 @@ fn collector(t: &TestApp, settings: Settings) -> Collector {
         .with_request_log(t.app.requests.clone())
 }
 
+/// A test's look-back: the day its items span, not production's week, so that a first run
+/// queries 25 hours' shards rather than 169's. The week has its own test (`cursor`).
+const TEST_LOOKBACK_HOURS: i64 = 24;
+
 impl Fixture {
     async fn new() -> Self {
-        Self::with(Settings::default()).await
+        Self::with(Settings {
+            lookback_hours: TEST_LOOKBACK_HOURS,
+            ..Settings::default()
+        })
+        .await
     }
 
     async fn with(settings: Settings) -> Self {

@@ -80,7 +80,7 @@ async fn a_session_the_index_calls_dead_but_that_is_live_in_the_table_is_never_d
         .table_name(&f.t.tables.sessions)
         .key("sessionId", s(&live))
         .update_expression("SET gcBucket = :b, gcAt = :a")
-        .expression_attribute_values(":b", s(hour_bucket(now - HOUR_MS)))
+        .expression_attribute_values(":b", s(shared::gc::bucket(now - HOUR_MS, &live)))
         .expression_attribute_values(":a", n(now - HOUR_MS))
         .send()
         .await
@@ -89,7 +89,7 @@ async fn a_session_the_index_calls_dead_but_that_is_live_in_the_table_is_never_d
         .put_item()
         .table_name(&f.t.tables.sessions)
         .item("sessionId", s("foreign"))
-        .item("gcBucket", s(hour_bucket(now - HOUR_MS)))
+        .item("gcBucket", s(shared::gc::bucket(now - HOUR_MS, "foreign")))
         .item("gcAt", n(now - HOUR_MS))
         .item("revoked", s("true"))
         .send()

@@ -84,7 +84,7 @@ async fn fixture_session(t: &TestApp, session_token: &str, refresh_token: &str) 
         created_at: now,
         expires_at: now + 3_600_000,
         revoked: false,
-        gc_bucket: shared::clock::hour_bucket(now + 3_600_000),
+        gc_bucket: shared::gc::bucket(now + 3_600_000, id),
         gc_at: now + 3_600_000,
         ttl: now / 1000 + 7200,
         last_used_at: None,

@@ -44,7 +44,7 @@ async fn replaying_a_used_refresh_token_revokes_the_session_and_everything_of_it
     assert_eq!(item["revoked"].as_bool().unwrap(), &true);
     assert_eq!(
         item["gcBucket"].as_s().unwrap(),
-        &shared::clock::hour_bucket(t.app.clock.now_ms())
+        &shared::gc::bucket(t.app.clock.now_ms(), item["sessionId"].as_s().unwrap())
     );
 }
 

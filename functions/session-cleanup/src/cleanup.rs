@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::query::QueryError;
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use shared::clock::{Clock, Millis};
@@ -353,13 +353,12 @@ pub async fn run(c: &Collector, now: Millis, deadline: Instant) -> Outcome {
         );
         // Past `abandon`, requests still in flight are dropped: an abandoned delete may have
         // happened without being counted, and its bucket is walked again next time.
-        match tokio::time::timeout_at(abandon, sweeps).await {
-            Ok((s, k)) => finished = s && k,
-            Err(_) => {
-                let abandoned = tally.1.load(Ordering::SeqCst);
-                tally.with(|o| o.abandoned = abandoned);
-            }
+        if let Ok((s, k)) = tokio::time::timeout_at(abandon, sweeps).await {
+            finished = s && k;
         }
+        // Sent and never answered: dropped at `abandon`, or with a sweep stopped by an error.
+        let abandoned = tally.1.load(Ordering::SeqCst);
+        tally.with(|o| o.abandoned = abandoned);
         // Only drained buckets whose hour is closed move the cursor.
         let closed = hour_start(now - CLOSE_AFTER_MS);
         let mut left = stored;
@@ -418,8 +417,32 @@ pub async fn run(c: &Collector, now: Millis, deadline: Instant) -> Outcome {
     outcome
 }
 
+/// What a sweep's listing hands its deletes, in hour order.
+enum Listed {
+    /// A collectable key from one of `hour`'s buckets.
+    Key(Millis, String),
+    /// Every bucket of the hour is listed to its last page; it held this many keys.
+    Hour(Millis, u64),
+}
+
+/// What became of one listed thing.
+enum Done {
+    /// A key of the hour got its answer.
+    Answered(Millis),
+    Listed(Millis, u64),
+    /// A key not sent: the stop time had come.
+    Skipped,
+    /// A delete that failed other than by a lost race; the sweep stops at it.
+    Failed,
+}
+
 /// Walks one table's buckets from `from` through the current hour; returns whether it got
 /// through them all. `drained` always holds the first hour not yet fully drained.
+///
+/// Two halves run at once. The listing queries every shard of every hour, oldest hour
+/// first — each bucket's first page up to `fanout` buckets ahead, then its further pages in
+/// turn — and passes the keys on. The deletes take them `fanout` at a time, whichever bucket
+/// they came from, so a run over many sparse buckets deletes as fast as one over a full one.
 async fn sweep(
     c: &Collector,
     kind: Kind,
@@ -429,6 +452,7 @@ async fn sweep(
     tally: &Tally,
     drained: &AtomicI64,
 ) -> bool {
+    let fanout = c.settings.fanout.max(1);
     let fetch = |bucket: String, start: Option<Key>| async move {
         if Instant::now() >= stop {
             return Ok(None);
@@ -439,100 +463,110 @@ async fn sweep(
         tally.page(kind, &page);
         Ok::<_, StoreError>(Some(page))
     };
-    // Every shard of every hour, oldest hour first; each bucket's first page is fetched up
-    // to `fanout` buckets ahead, so the many empty ones cost one round trip per `fanout`.
-    let last = hour_start(now);
-    let hours = (0..).map(|i| from + i * HOUR_MS).take_while(|h| *h <= last);
-    let fetch = &fetch;
-    let mut buckets = futures::stream::iter(hours.flat_map(|hour| {
-        gc::buckets(hour)
-            .into_iter()
-            .enumerate()
-            .map(move |(shard, bucket)| (hour, shard, bucket))
-    }))
-    .map(|(hour, shard, bucket)| async move {
-        let first = fetch(bucket.clone(), None).await;
-        (hour, shard, bucket, first)
-    })
-    .buffered(c.settings.fanout.max(1));
-    while let Some((hour, shard, bucket, first)) = buckets.next().await {
-        let mut page = match first {
-            Ok(Some(p)) => p,
-            Ok(None) => return false,
-            Err(e) => {
-                tally.fail(e);
-                return false;
-            }
-        };
-        loop {
-            let Page { keys, next, .. } = page;
-            // The next page is fetched while this one's deletes run.
-            let (deleted, following) = match next {
-                None => (delete_all(c, kind, keys, now, stop, tally).await, None),
-                Some(start) => {
-                    let (d, f) = futures::future::join(
-                        delete_all(c, kind, keys, now, stop, tally),
-                        fetch(bucket.clone(), Some(start)),
-                    )
-                    .await;
-                    (d, Some(f))
+    let (mut tx, rx) = futures::channel::mpsc::channel::<Listed>(fanout);
+
+    let listing = async move {
+        let fetch = &fetch;
+        let last = hour_start(now);
+        let hours = (0..).map(|i| from + i * HOUR_MS).take_while(|h| *h <= last);
+        let mut buckets = futures::stream::iter(hours.flat_map(|hour| {
+            gc::buckets(hour)
+                .into_iter()
+                .enumerate()
+                .map(move |(shard, bucket)| (hour, shard, bucket))
+        }))
+        .map(|(hour, shard, bucket)| async move {
+            let first = fetch(bucket.clone(), None).await;
+            (hour, shard, bucket, first)
+        })
+        .buffered(fanout);
+        let mut listed = 0;
+        while let Some((hour, shard, bucket, mut page)) = buckets.next().await {
+            loop {
+                let Page { keys, next, .. } = match page {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return false,
+                    Err(e) => {
+                        tally.fail(e);
+                        return false;
+                    }
+                };
+                for key in keys {
+                    listed += 1;
+                    if tx.send(Listed::Key(hour, key)).await.is_err() {
+                        return false;
+                    }
                 }
-            };
-            if !deleted {
-                return false;
+                match next {
+                    None => break,
+                    Some(start) => page = fetch(bucket.clone(), Some(start)).await,
+                }
             }
-            match following {
-                None => break,
-                Some(Ok(Some(p))) => page = p,
-                Some(Ok(None)) => return false,
-                Some(Err(e)) => {
-                    tally.fail(e);
+            if shard == gc::SHARDS - 1 {
+                if tx.send(Listed::Hour(hour, listed)).await.is_err() {
                     return false;
                 }
+                listed = 0;
             }
         }
-        if shard == gc::SHARDS - 1 {
-            drained.store(hour + HOUR_MS, Ordering::SeqCst);
-        }
-    }
-    true
-}
+        true
+    };
 
-/// Deletes each key if still collectable, `fanout` at a time; none starts after `stop`.
-/// Returns whether every key got its answer.
-async fn delete_all(
-    c: &Collector,
-    kind: Kind,
-    keys: Vec<String>,
-    now: Millis,
-    stop: Instant,
-    tally: &Tally,
-) -> bool {
-    let total = keys.len();
-    let mut answered = 0;
-    let mut failed = false;
-    let mut results = futures::stream::iter(keys)
-        .take_while(|_| std::future::ready(Instant::now() < stop))
-        .map(|key| async move {
-            tally.sent();
-            let answer = backoff::retry(stop, || c.delete(kind, &key, now)).await;
-            tally.answered();
-            answer
-        })
-        .buffer_unordered(c.settings.fanout.max(1));
-    while let Some(result) = results.next().await {
-        match result {
-            Ok(v) => {
-                answered += 1;
-                tally.verdict(kind, v);
+    let deleting = async {
+        let mut results = rx
+            .map(|listed| async move {
+                match listed {
+                    Listed::Hour(hour, keys) => Done::Listed(hour, keys),
+                    // None starts after `stop`.
+                    Listed::Key(..) if Instant::now() >= stop => Done::Skipped,
+                    Listed::Key(hour, key) => {
+                        tally.sent();
+                        let answer = backoff::retry(stop, || c.delete(kind, &key, now)).await;
+                        tally.answered();
+                        match answer {
+                            Ok(v) => {
+                                tally.verdict(kind, v);
+                                Done::Answered(hour)
+                            }
+                            Err(e) => {
+                                tally.fail(StoreError::new("DeleteItem collectable item", e));
+                                Done::Failed
+                            }
+                        }
+                    }
+                }
+            })
+            .buffer_unordered(fanout);
+        // Per hour: keys answered, and how many it held once it is listed.
+        let mut answered = std::collections::BTreeMap::<Millis, u64>::new();
+        let mut listed = std::collections::BTreeMap::<Millis, u64>::new();
+        let mut next = from;
+        let mut all = true;
+        while let Some(done) = results.next().await {
+            match done {
+                Done::Answered(hour) => *answered.entry(hour).or_default() += 1,
+                Done::Listed(hour, keys) => {
+                    listed.insert(hour, keys);
+                }
+                Done::Skipped => all = false,
+                // Dropping the stream stops the listing too.
+                Done::Failed => return false,
             }
-            Err(e) => {
-                failed = true;
-                tally.fail(StoreError::new("DeleteItem collectable item", e));
+            while listed
+                .get(&next)
+                .is_some_and(|&keys| answered.get(&next).copied().unwrap_or(0) == keys)
+            {
+                listed.remove(&next);
+                answered.remove(&next);
+                next += HOUR_MS;
+                drained.store(next, Ordering::SeqCst);
             }
         }
-    }
-    !failed && answered == total
+        all
+    };
+
+    let (listed_all, deleted_all) = futures::future::join(listing, deleting).await;
+    listed_all && deleted_all
 }
 
 #[cfg(test)]

@@ -24,8 +24,16 @@ pub struct Seen<'a> {
 /// The proxy; its `url` is a DynamoDB endpoint for `app_at`.
 pub struct Throttler {
     pub url: String,
-    throttled: Arc<AtomicUsize>,
-    seen: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    throttled: AtomicUsize,
+    seen: AtomicUsize,
+    /// `Relay::Late` requests forwarded and not yet answered, and the most there were.
+    held: AtomicUsize,
+    most_held: AtomicUsize,
 }
 
 /// What the proxy does with a request.
@@ -69,29 +77,29 @@ impl Throttler {
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_owned();
-        let throttled = Arc::new(AtomicUsize::new(0));
-        let seen = Arc::new(AtomicUsize::new(0));
-        let (count, all) = (throttled.clone(), seen.clone());
+        let counts = Arc::new(Counts::default());
+        let all = counts.clone();
         let decide = Arc::new(decide);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (upstream, count, all, decide) =
-                    (upstream.clone(), count.clone(), all.clone(), decide.clone());
+                let (upstream, all, decide) = (upstream.clone(), all.clone(), decide.clone());
                 tokio::spawn(async move {
-                    let _ = serve(client, &upstream, &count, &all, &*decide).await;
+                    let _ = serve(client, &upstream, &all, &*decide).await;
                 });
             }
         });
-        Self {
-            url,
-            throttled,
-            seen,
-        }
+        Self { url, counts }
     }
 
     /// How many requests it has answered as throttled.
     pub fn throttled(&self) -> usize {
-        self.throttled.load(Ordering::SeqCst)
+        self.counts.throttled.load(Ordering::SeqCst)
+    }
+
+    /// The most `Relay::Late` requests it had forwarded and not yet answered at once: how
+    /// many of them the client had in flight together.
+    pub fn most_held_at_once(&self) -> usize {
+        self.counts.most_held.load(Ordering::SeqCst)
     }
 }
 
@@ -100,14 +108,13 @@ impl Throttler {
 async fn serve(
     mut client: TcpStream,
     upstream: &str,
-    throttled: &AtomicUsize,
-    seen: &AtomicUsize,
+    counts: &Counts,
     decide: &(impl Fn(&Seen) -> Relay + ?Sized),
 ) -> std::io::Result<()> {
     let Some((head, body)) = read_request(&mut client).await? else {
         return Ok(());
     };
-    seen.fetch_add(1, Ordering::SeqCst);
+    counts.seen.fetch_add(1, Ordering::SeqCst);
     let operation = header(&head, "x-amz-target")
         .and_then(|t| t.rsplit('.').next())
         .unwrap_or("");
@@ -117,7 +124,7 @@ async fn serve(
         body: &text,
     });
     if answer == Relay::Throttle {
-        throttled.fetch_add(1, Ordering::SeqCst);
+        counts.throttled.fetch_add(1, Ordering::SeqCst);
         let answer = format!(
             "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
              x-amzn-requestid: throttled-by-test-proxy\r\ncontent-length: {}\r\n\
@@ -126,6 +133,20 @@ async fn serve(
         );
         return client.write_all(answer.as_bytes()).await;
     }
+    if let Relay::Late(_) = answer {
+        let held = counts.held.fetch_add(1, Ordering::SeqCst) + 1;
+        counts.most_held.fetch_max(held, Ordering::SeqCst);
+    }
+    let relayed = relay(upstream, &head, &body).await;
+    if let Relay::Late(hold) = answer {
+        tokio::time::sleep(hold).await;
+        counts.held.fetch_sub(1, Ordering::SeqCst);
+    }
+    client.write_all(&relayed?).await
+}
+
+/// The request sent on to DynamoDB Local over a connection of its own, and its answer.
+async fn relay(upstream: &str, head: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut server = TcpStream::connect(upstream).await?;
     let head: String = head
         .split("\r\n")
@@ -135,13 +156,10 @@ async fn serve(
     server
         .write_all(format!("{head}connection: close\r\n\r\n").as_bytes())
         .await?;
-    server.write_all(&body).await?;
+    server.write_all(body).await?;
     let mut relayed = Vec::new();
     server.read_to_end(&mut relayed).await?;
-    if let Relay::Late(hold) = answer {
-        tokio::time::sleep(hold).await;
-    }
-    client.write_all(&relayed).await
+    Ok(relayed)
 }
 
 /// The head (request line and headers, without the blank line) and the body of one HTTP/1.1
@@ -184,7 +202,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 impl Throttler {
     /// Requests it has seen (each SDK attempt is one), throttled or not.
     pub fn requests(&self) -> usize {
-        self.seen.load(Ordering::SeqCst)
+        self.counts.seen.load(Ordering::SeqCst)
     }
 }
 

@@ -1,6 +1,46 @@
-//! Two runs at once: every delete is conditional, so they only find less to do.
+//! Concurrency: deletes go `fanout` at a time however the keys spread over buckets, and two
+//! runs at once only find less to do, every delete being conditional.
+
+use shared::dynamo::RequestLog;
+use shared::testing::throttle::{Relay, Throttler};
 
 use super::*;
+
+#[tokio::test]
+async fn deletes_go_fanout_at_a_time_however_thinly_the_keys_spread_over_buckets() {
+    let fanout = 8;
+    let f = Fixture::with(Settings {
+        lookback_hours: TEST_LOOKBACK_HOURS,
+        fanout,
+        ..Settings::default()
+    })
+    .await;
+    // 64 keys over 4 hours' 64 buckets: a key or so a bucket.
+    let (live, expired, _) = f.live_and_expired(10, 64, 4).await;
+    let sessions = f.t.tables.sessions.clone();
+    let slow = Throttler::start_with(&testing::endpoint(), move |seen| {
+        if seen.operation == "DeleteItem" && seen.body.contains(&sessions) {
+            Relay::Late(Duration::from_millis(30))
+        } else {
+            Relay::Now
+        }
+    })
+    .await;
+    let c = Collector::new(
+        shared::dynamo::local_client(&slow.url, RequestLog::default()),
+        &f.t.tables,
+        f.t.app.clock.clone(),
+        f.c.settings.clone(),
+    );
+
+    let o = run(&c, f.now(), ample()).await;
+
+    assert_clean(&o);
+    assert_eq!(o.report.deleted.sessions, expired.len() as u64);
+    assert_eq!(f.session_ids().await, set(&live));
+    // Not a bucket's one or two at a time: the fan-out, across buckets.
+    assert_eq!(slow.most_held_at_once(), fanout);
+}
 
 #[tokio::test]
 async fn two_runs_at_once_delete_each_item_once_and_report_no_error() {

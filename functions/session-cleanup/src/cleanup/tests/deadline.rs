@@ -31,16 +31,28 @@ async fn a_run_whose_deadline_has_come_stops_with_work_remaining_and_the_next_ru
 
 #[tokio::test]
 async fn runs_cut_short_by_their_deadline_resume_where_they_stopped_until_all_is_collected() {
-    // Small pages and fan-out, so no run can get through in the time it is given (each
-    // still gets through an hour's shards).
+    // A day of shards (400 queries) and 300 deletes, eight at a time, through a DynamoDB
+    // that takes at least 10 ms a request: at least 0.9 s of work on any machine, so no run
+    // gets through it in the 450 ms it is given, while each gets through hours of shards and
+    // the last, the two open hours (32 queries).
     let f = Fixture::with(Settings {
-        lookback_hours: 50,
+        lookback_hours: 24,
         margin: Duration::from_millis(150),
-        fanout: 4,
+        fanout: 8,
         page_size: 10,
     })
     .await;
-    let (live, expired, refresh) = f.live_and_expired(200, 300, 48).await;
+    let (live, expired, refresh) = f.live_and_expired(200, 300, 22).await;
+    let slow = Throttler::start_with(&testing::endpoint(), |_| {
+        Relay::Late(Duration::from_millis(10))
+    })
+    .await;
+    let c = Collector::new(
+        shared::dynamo::local_client(&slow.url, RequestLog::default()),
+        &f.t.tables,
+        f.t.app.clock.clone(),
+        f.c.settings.clone(),
+    );
 
     let mut deleted = Deleted::default();
     let mut abandoned = 0;
@@ -48,8 +60,8 @@ async fn runs_cut_short_by_their_deadline_resume_where_they_stopped_until_all_is
     let mut cut_short = 0;
     loop {
         runs += 1;
-        assert!(runs <= 400, "no progress after {runs} runs");
-        let o = run(&f.c, f.now(), Instant::now() + Duration::from_millis(400)).await;
+        assert!(runs <= 100, "no progress after {runs} runs");
+        let o = run(&c, f.now(), Instant::now() + Duration::from_millis(600)).await;
         assert!(o.error.is_none(), "{:?}", o.error);
         deleted.sessions += o.report.deleted.sessions;
         deleted.refresh_tokens += o.report.deleted.refresh_tokens;
@@ -61,7 +73,7 @@ async fn runs_cut_short_by_their_deadline_resume_where_they_stopped_until_all_is
     }
     assert!(
         cut_short >= 1,
-        "a run given 250 ms for 800 queries and 300 deletes four at a time says so"
+        "a run given 450 ms for 0.9 s of work says so"
     );
     // Every expired session is gone and every live one kept, whatever the deadlines cut.
     assert_eq!(f.session_ids().await, set(&live));
@@ -88,7 +100,7 @@ async fn deletes_a_run_lets_go_at_its_deadline_are_reported_abandoned_and_counte
     // A look-back of hours, not a week of buckets: the deletes start well before the stop.
     let f = Fixture::with(Settings {
         lookback_hours: 3,
-        margin: Duration::from_secs(2),
+        margin: Duration::from_secs(4),
         fanout: 2,
         page_size: 10,
     })
@@ -99,14 +111,19 @@ async fn deletes_a_run_lets_go_at_its_deadline_are_reported_abandoned_and_counte
     let sessions = f.t.tables.sessions.clone();
     let slow = Throttler::start_with(&testing::endpoint(), move |seen| {
         if seen.operation == "DeleteItem" && seen.body.contains(&sessions) {
-            Relay::Late(Duration::from_secs(5))
+            Relay::Late(Duration::from_secs(8))
         } else {
             Relay::Now
         }
     })
     .await;
+    // Attempts that outwait the hold: the run, not the SDK, lets the deletes go.
+    let patient = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(60))
+        .build();
     let through_slow = Collector::new(
-        shared::dynamo::local_client(&slow.url, RequestLog::default()),
+        shared::dynamo::local_client_with(&slow.url, RequestLog::default(), patient),
         &f.t.tables,
         f.t.app.clock.clone(),
         f.c.settings.clone(),
@@ -115,7 +132,7 @@ async fn deletes_a_run_lets_go_at_its_deadline_are_reported_abandoned_and_counte
     let first = run(
         &through_slow,
         f.now(),
-        Instant::now() + Duration::from_secs(3),
+        Instant::now() + Duration::from_secs(6),
     )
     .await;
     assert!(first.report.remaining);

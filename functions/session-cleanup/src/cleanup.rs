@@ -482,6 +482,10 @@ async fn sweep(
         .buffered(fanout);
         let mut listed = 0;
         while let Some((hour, shard, bucket, mut page)) = buckets.next().await {
+            // The deletes stopped on an error: walking on through empty buckets is waste.
+            if tx.is_closed() {
+                return false;
+            }
             loop {
                 let Page { keys, next, .. } = match page {
                     Ok(Some(p)) => p,

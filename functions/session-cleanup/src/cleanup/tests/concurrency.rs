@@ -1,9 +1,6 @@
 //! Concurrency: deletes go `fanout` at a time however the keys spread over buckets, and two
 //! runs at once only find less to do, every delete being conditional.
 
-use shared::dynamo::RequestLog;
-use shared::testing::throttle::{Relay, Throttler};
-
 use super::*;
 
 #[tokio::test]
@@ -17,21 +14,10 @@ async fn deletes_go_fanout_at_a_time_however_thinly_the_keys_spread_over_buckets
     .await;
     // 64 keys over 4 hours' 64 buckets: a key or so a bucket.
     let (live, expired, _) = f.live_and_expired(10, 64, 4).await;
-    let sessions = f.t.tables.sessions.clone();
-    let slow = Throttler::start_with(&testing::endpoint(), move |seen| {
-        if seen.operation == "DeleteItem" && seen.body.contains(&sessions) {
-            Relay::Late(Duration::from_millis(30))
-        } else {
-            Relay::Now
-        }
-    })
-    .await;
-    let c = Collector::new(
-        shared::dynamo::local_client(&slow.url, RequestLog::default()),
-        &f.t.tables,
-        f.t.app.clock.clone(),
-        f.c.settings.clone(),
-    );
+    let slow = f
+        .slow_dynamodb(Duration::from_millis(30), session_delete)
+        .await;
+    let c = f.collector_through(&slow);
 
     let o = run(&c, f.now(), ample()).await;
 

@@ -1,8 +1,5 @@
 //! Runs bounded by their deadline: they stop with work remaining, and later runs finish it.
 
-use shared::dynamo::RequestLog;
-use shared::testing::throttle::{Relay, Throttler};
-
 use super::*;
 
 #[tokio::test]
@@ -43,16 +40,10 @@ async fn runs_cut_short_by_their_deadline_resume_where_they_stopped_until_all_is
     })
     .await;
     let (live, expired, refresh) = f.live_and_expired(200, 300, 22).await;
-    let slow = Throttler::start_with(&testing::endpoint(), |_| {
-        Relay::Late(Duration::from_millis(10))
-    })
-    .await;
-    let c = Collector::new(
-        shared::dynamo::local_client(&slow.url, RequestLog::default()),
-        &f.t.tables,
-        f.t.app.clock.clone(),
-        f.c.settings.clone(),
-    );
+    let slow = f
+        .slow_dynamodb(Duration::from_millis(10), |_, _| true)
+        .await;
+    let c = f.collector_through(&slow);
 
     let mut deleted = Deleted::default();
     let mut abandoned = 0;
@@ -108,26 +99,10 @@ async fn deletes_a_run_lets_go_at_its_deadline_are_reported_abandoned_and_counte
     let (live, expired, _) = f.live_and_expired(5, 20, 2).await;
     // A DynamoDB that does each session delete at once but answers it only after the run
     // has let it go: done on the server, never seen by the run.
-    let sessions = f.t.tables.sessions.clone();
-    let slow = Throttler::start_with(&testing::endpoint(), move |seen| {
-        if seen.operation == "DeleteItem" && seen.body.contains(&sessions) {
-            Relay::Late(Duration::from_secs(8))
-        } else {
-            Relay::Now
-        }
-    })
-    .await;
-    // Attempts that outwait the hold: the run, not the SDK, lets the deletes go.
-    let patient = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-        .operation_attempt_timeout(Duration::from_secs(30))
-        .operation_timeout(Duration::from_secs(60))
-        .build();
-    let through_slow = Collector::new(
-        shared::dynamo::local_client_with(&slow.url, RequestLog::default(), patient),
-        &f.t.tables,
-        f.t.app.clock.clone(),
-        f.c.settings.clone(),
-    );
+    let slow = f
+        .slow_dynamodb(Duration::from_secs(8), session_delete)
+        .await;
+    let through_slow = f.collector_through(&slow);
 
     let first = run(
         &through_slow,

@@ -10,10 +10,13 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 use shared::clock::{Millis, hour_bucket};
+use shared::config::TableNames;
+use shared::dynamo::RequestLog;
 use shared::dynamo::{n, s};
 use shared::lockout::{LockPolicy, Policy};
 use shared::member::Member;
 use shared::session::Session;
+use shared::testing::throttle::{Relay, Seen, Throttler};
 use shared::testing::{self, LogCapture, TestApp};
 use tokio::time::Instant;
 
@@ -174,6 +177,44 @@ impl Fixture {
     async fn run(&self) -> Outcome {
         run(&self.c, self.now(), ample()).await
     }
+
+    /// A proxy in front of DynamoDB Local that forwards every request at once and hands back
+    /// the answers of those `late` picks (with the test's tables' names) only `hold` later.
+    async fn slow_dynamodb(
+        &self,
+        hold: Duration,
+        late: impl Fn(&Seen, &TableNames) -> bool + Send + Sync + 'static,
+    ) -> Throttler {
+        let tables = self.t.tables.clone();
+        Throttler::start_with(&testing::endpoint(), move |seen| {
+            if late(seen, &tables) {
+                Relay::Late(hold)
+            } else {
+                Relay::Now
+            }
+        })
+        .await
+    }
+
+    /// A collector like the fixture's whose requests go through `proxy`, with attempts that
+    /// outwait any hold (the run, not the SDK, decides what to let go).
+    fn collector_through(&self, proxy: &Throttler) -> Collector {
+        let patient = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_secs(30))
+            .operation_timeout(Duration::from_secs(60))
+            .build();
+        Collector::new(
+            shared::dynamo::local_client_with(&proxy.url, RequestLog::default(), patient),
+            &self.t.tables,
+            self.t.app.clock.clone(),
+            self.c.settings.clone(),
+        )
+    }
+}
+
+/// A session delete: what the tests hold back.
+fn session_delete(seen: &Seen, tables: &TableNames) -> bool {
+    seen.operation == "DeleteItem" && seen.body.contains(&tables.sessions)
 }
 
 fn ample() -> Instant {

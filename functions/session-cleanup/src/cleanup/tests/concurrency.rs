@@ -42,7 +42,7 @@ async fn two_runs_at_once_delete_each_item_once_and_report_no_error() {
     }
     let fresh = "login#ip#10.9.9.9";
     f.t.app.counters.count(fresh, IP, now).await.unwrap();
-    let other = collector(&f.t, Settings::default());
+    let other = collector(&f.t, f.c.settings.clone());
 
     let (a, b) = futures::future::join(run(&f.c, now, ample()), run(&other, now, ample())).await;
 

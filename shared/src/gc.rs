@@ -38,13 +38,18 @@ pub const SHARDS: usize = 16;
 /// is `gc_at`: its hour and its shard, the FNV-1a hash of its key modulo `SHARDS`. An item
 /// keeps its shard for life; a write that moves its `gcAt` moves it only between hours.
 pub fn bucket(gc_at: Millis, key: &str) -> String {
-    format!("{}#{:x}", hour_bucket(gc_at), shard(key))
+    shard_bucket(&hour_bucket(gc_at), shard(key))
 }
 
 /// All the buckets of the hour `hour` falls in, shard 0 first.
 pub fn buckets(hour: Millis) -> [String; SHARDS] {
     let h = hour_bucket(hour);
-    std::array::from_fn(|i| format!("{h}#{i:x}"))
+    std::array::from_fn(|i| shard_bucket(&h, i))
+}
+
+/// The one spelling of a bucket, which writers and the cleanup reader must agree on.
+fn shard_bucket(hour: &str, shard: usize) -> String {
+    format!("{hour}#{shard:x}")
 }
 
 fn shard(key: &str) -> usize {

@@ -308,11 +308,12 @@ impl Verifications {
     ) -> Result<Option<Code>, StoreError> {
         let code = Code::random();
         let expires_at = now + ttl_seconds * 1000;
+        let key = token.key();
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("counterKey", s(token.key()))
+            .key("counterKey", s(&key))
             .update_expression(
                 "SET codeHash = :c, attempts = :zero, expiresAt = :e, gcBucket = :gb, gcAt = :e, #ttl = :ttl",
             )
@@ -321,7 +322,7 @@ impl Verifications {
             .expression_attribute_values(":c", s(token.code_hash(&code)))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":e", n(expires_at))
-            .expression_attribute_values(":gb", s(crate::gc::bucket(expires_at, &token.key())))
+            .expression_attribute_values(":gb", s(crate::gc::bucket(expires_at, &key)))
             .expression_attribute_values(":ttl", n(expires_at.div_euclid(1000) + 86_400))
             .expression_attribute_values(":h", s(token.0.hash()))
             .expression_attribute_values(":now", n(now))

@@ -209,11 +209,15 @@ pub struct Outcome {
 
 /// The run's counts, shared by both tables' sweeps and kept when in-flight work is abandoned.
 #[derive(Default)]
-struct Tally(Mutex<Outcome>, AtomicU64);
+struct Tally {
+    outcome: Mutex<Outcome>,
+    /// Deletes sent and not yet answered.
+    in_flight: AtomicU64,
+}
 
 impl Tally {
     fn with(&self, f: impl FnOnce(&mut Outcome)) {
-        if let Ok(mut o) = self.0.lock() {
+        if let Ok(mut o) = self.outcome.lock() {
             f(&mut o)
         }
     }
@@ -245,11 +249,11 @@ impl Tally {
     /// Marks a delete sent; `answered` when its answer is in. Those never answered when the
     /// sweeps are dropped are the run's `abandoned`.
     fn sent(&self) {
-        self.1.fetch_add(1, Ordering::SeqCst);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
     }
 
     fn answered(&self) {
-        self.1.fetch_sub(1, Ordering::SeqCst);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 
     fn fail(&self, e: StoreError) {
@@ -357,7 +361,7 @@ pub async fn run(c: &Collector, now: Millis, deadline: Instant) -> Outcome {
             finished = s && k;
         }
         // Sent and never answered: dropped at `abandon`, or with a sweep stopped by an error.
-        let abandoned = tally.1.load(Ordering::SeqCst);
+        let abandoned = tally.in_flight.load(Ordering::SeqCst);
         tally.with(|o| o.abandoned = abandoned);
         // Only drained buckets whose hour is closed move the cursor.
         let closed = hour_start(now - CLOSE_AFTER_MS);
@@ -382,7 +386,7 @@ pub async fn run(c: &Collector, now: Millis, deadline: Instant) -> Outcome {
         tally.with(|o| o.cursor = left);
     }
 
-    let mut outcome = tally.0.into_inner().unwrap_or_default();
+    let mut outcome = tally.outcome.into_inner().unwrap_or_default();
     outcome.report.remaining = !finished || outcome.error.is_some();
     let report = serde_json::to_string(&outcome.report).unwrap_or_default();
     let log = |o: &Outcome| {

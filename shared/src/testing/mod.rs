@@ -157,11 +157,8 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> TestApp {
     let tables = config.tables.clone();
     // Setup is not what a test measures: a patient client, so that a cold or busy
     // DynamoDB Local does not fail the test before it starts.
-    let patient = aws_config::timeout::TimeoutConfig::builder()
-        .operation_attempt_timeout(std::time::Duration::from_secs(30))
-        .operation_timeout(std::time::Duration::from_secs(60))
-        .build();
-    let setup = crate::dynamo::local_client_with(endpoint, RequestLog::default(), patient);
+    let setup =
+        crate::dynamo::local_client_with(endpoint, RequestLog::default(), patient_timeouts());
     if vars.iter().all(|(k, _)| *k != "SKIP_TABLES") {
         crate::tables::create_all(&setup, &tables)
             .await
@@ -180,6 +177,16 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> TestApp {
         client,
         capacity,
     }
+}
+
+/// Timeouts no cold or busy DynamoDB Local on a loaded machine runs into (30 s an attempt,
+/// 60 s an operation): for what a test does not measure, or where the test, not the SDK,
+/// must decide what to give up on.
+pub fn patient_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .operation_timeout(std::time::Duration::from_secs(60))
+        .build()
 }
 
 /// A fresh app whose DynamoDB does not answer: nothing listens at its endpoint.

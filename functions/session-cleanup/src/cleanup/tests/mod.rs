@@ -199,12 +199,12 @@ impl Fixture {
     /// A collector like the fixture's whose requests go through `proxy`, with attempts that
     /// outwait any hold (the run, not the SDK, decides what to let go).
     fn collector_through(&self, proxy: &Throttler) -> Collector {
-        let patient = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-            .operation_attempt_timeout(Duration::from_secs(30))
-            .operation_timeout(Duration::from_secs(60))
-            .build();
         Collector::new(
-            shared::dynamo::local_client_with(&proxy.url, RequestLog::default(), patient),
+            shared::dynamo::local_client_with(
+                &proxy.url,
+                RequestLog::default(),
+                testing::patient_timeouts(),
+            ),
             &self.t.tables,
             self.t.app.clock.clone(),
             self.c.settings.clone(),
